@@ -1,0 +1,48 @@
+"""grassdyn: gradient-flow dynamics on the Grassmannian for linear self-supervised learning.
+
+Submodules are imported on first use (``gd.flows``, ``gd.symbolic``, ...), so
+``import grassdyn`` stays light and sympy or matplotlib load only when needed.
+
+>>> import grassdyn as gd
+>>> W0 = gd.grassmann.random_point(6, 2, rng=0)
+>>> W0.shape
+(6, 2)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from grassdyn.trajectory import Trajectory
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "cli",
+    "data",
+    "flows",
+    "grassmann",
+    "integrators",
+    "interop",
+    "objectives",
+    "plotting",
+    "sgd",
+    "ssl",
+    "strategies",
+    "symbolic",
+    "theory",
+)
+
+__all__ = ["Trajectory", "__version__", *_SUBMODULES]
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"grassdyn.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'grassdyn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
