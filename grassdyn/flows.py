@@ -164,30 +164,36 @@ def _pivots(Y0: np.ndarray) -> np.ndarray:
     return np.argsort(~active, axis=-1, kind="stable")[..., :h]
 
 
-def _chart_ready(Y: np.ndarray, piv: np.ndarray) -> bool:
-    """Whether every frame is within 60 degrees of its pivot coordinates: ``sigma_min(Y_p) >= 1/2``."""
-    Yp = np.take_along_axis(Y, piv[..., None], axis=-2)
-    return bool(np.all(np.linalg.svd(Yp, compute_uv=False)[..., -1] >= 0.5))
+def _pivot_rows(Y: np.ndarray, piv: np.ndarray) -> np.ndarray:
+    """``Y_p``: the pivot rows of each frame, shape ``(B, h, h)`` for ``Y`` (B, d, h), ``piv`` (B, h)."""
+    return Y[np.arange(Y.shape[0])[:, None], piv]
+
+
+def _chart_ready(Y: np.ndarray, piv: np.ndarray) -> np.ndarray:
+    """Which frames are within 60 degrees of their pivot rows (``sigma_min(Y_p) >= 1/2``), shape (B,)."""
+    Yp = _pivot_rows(Y, piv)
+    return np.linalg.eigvalsh(_mT(Yp) @ Yp)[:, 0] >= 0.25
 
 
 def _chart_jump(lam: np.ndarray, Y: np.ndarray, dt: float, piv: np.ndarray) -> np.ndarray:
     """``span(e^{diag(lam) dt} Y)`` in one step through the graph chart of the pivot rows.
 
-    With ``X = Y Y_p^{-1}`` (identity on the pivot rows ``p``), the flow acts
-    entrywise, ``X_ij -> X_ij e^{(lam_i - lam_{p_j}) dt}``. Every row outside
-    the pivots that is not zero has ``lam_i <= lam_{p_j}`` (pivots are the
-    reachable rows of largest eigenvalue), so the factors are at most 1 for
-    any ``dt``: no overflow, and ``||X||`` does not grow. With
+    ``Y`` (B, d, h) orthonormal, ``piv`` (B, h). With ``X = Y Y_p^{-1}``
+    (identity on the pivot rows ``p``), the flow acts entrywise,
+    ``X_ij -> X_ij e^{(lam_i - lam_{p_j}) dt}``. Every row outside the pivots
+    that is not zero has ``lam_i <= lam_{p_j}`` (pivots are the reachable
+    rows of largest eigenvalue), so the factors are at most 1 for any
+    ``dt``: no overflow, and ``||X||`` does not grow. With
     ``sigma_min(Y_p) >= 1/2`` the result ``[I; X]`` has condition number at
     most 2, so its Cholesky-QR2 is accurate.
     """
     h = Y.shape[-1]
-    Yp = np.take_along_axis(Y, piv[..., None], axis=-2)
-    X = Y @ np.linalg.inv(Yp)
+    rows = np.arange(Y.shape[0])[:, None]
+    X = Y @ np.linalg.inv(Y[rows, piv])
     # zero rows (the only rows that may have lam_i > lam_p) stay zero: clip their factor to 1
-    expo = np.minimum(lam[:, None] - lam[piv][..., None, :], 0.0) * dt
+    expo = np.minimum(lam[:, None] - lam[piv][:, None, :], 0.0) * dt
     A = X * np.exp(expo)
-    np.put_along_axis(A, piv[..., None], np.broadcast_to(np.eye(h), (*piv.shape, h)), axis=-2)
+    A[rows, piv] = np.eye(h)
     return _cholqr(_cholqr(A))
 
 
@@ -200,13 +206,14 @@ def _propagate(
 ) -> tuple[np.ndarray, int]:
     """An orthonormal frame of ``span(e^{diag(lam) dt} Y)`` for orthonormal ``Y`` (..., d, h).
 
-    Returns the frame and the number of re-orthonormalisations. Without
-    ``piv`` (pivot rows, :func:`_pivots`) the frame is ``qf(e^{diag(lam) dt} Y)``,
-    ``qf`` the Q factor with positive-diagonal R: this does not depend on
-    how ``[0, dt]`` is cut, as a product of such triangular factors is one.
-    With ``piv``, once every frame is close to its pivot rows the rest of
-    the interval is covered by one :func:`_chart_jump` (a frame of the same
-    subspace in another gauge).
+    Returns the frame and the number of (batched) re-orthonormalisations.
+    Without ``piv`` (pivot rows, :func:`_pivots`) the frame is
+    ``qf(e^{diag(lam) dt} Y)``, ``qf`` the Q factor with positive-diagonal R:
+    this does not depend on how ``[0, dt]`` is cut, as a product of such
+    triangular factors is one. With ``piv``, each frame of the batch that
+    comes close to its pivot rows covers the rest of the interval by one
+    :func:`_chart_jump` (a frame of the same subspace in another gauge),
+    while the others go on sub-stepping.
     """
     spread = float(lam[0] - lam[-1])
     n = _substeps(dt, spread)
@@ -215,14 +222,29 @@ def _propagate(
     step = dt / n
     # shifting by lam_max keeps every factor in (0, 1]: no overflow at any t
     scale = np.exp((lam - lam[0]) * step)[:, None]
-    done = 0
-    while done < n:
-        if piv is not None and done % _CHECK_EVERY == 0 and _chart_ready(Y, piv):
-            return _chart_jump(lam, Y, (n - done) * step, piv), done + 2
-        Y = _cholqr(scale * Y)
+    shape = Y.shape
+    out = Y.reshape(-1, *shape[-2:]).copy()
+    flat_piv = None if piv is None else piv.reshape(-1, shape[-1])
+    todo = np.arange(out.shape[0])
+    work = out
+    done = passes = 0
+    while done < n and todo.size:
+        if flat_piv is not None and done % _CHECK_EVERY == 0:
+            ready = _chart_ready(work, flat_piv[todo])
+            if np.any(ready):
+                jumped = todo[ready]
+                out[jumped] = _chart_jump(lam, work[ready], (n - done) * step, flat_piv[jumped])
+                passes = max(passes, done + 2)
+                todo, work = todo[~ready], work[~ready]
+                if not todo.size:
+                    break
+        work = _cholqr(scale * work)
         done += 1
-    # one more pass (Cholesky-QR2) brings the orthogonality defect to rounding level
-    return _cholqr(Y), n + 1
+    if todo.size:
+        # one more pass (Cholesky-QR2) brings the orthogonality defect to rounding level
+        out[todo] = _cholqr(work)
+        passes = n + 1
+    return out.reshape(shape), passes
 
 
 def _eigenbasis_trajectory(
