@@ -175,25 +175,28 @@ def _chart_ready(Y: np.ndarray, piv: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(_mT(Yp) @ Yp)[:, 0] >= 0.25
 
 
-def _chart_jump(lam: np.ndarray, Y: np.ndarray, dt: float, piv: np.ndarray) -> np.ndarray:
-    """``span(e^{diag(lam) dt} Y)`` in one step through the graph chart of the pivot rows.
+def _chart_jumps(lam: np.ndarray, Y: np.ndarray, dts: np.ndarray, piv: np.ndarray) -> np.ndarray:
+    """``span(e^{diag(lam) dt} Y)`` for every ``dt`` in ``dts``, through the graph chart of the pivot rows.
 
-    ``Y`` (B, d, h) orthonormal, ``piv`` (B, h). With ``X = Y Y_p^{-1}``
-    (identity on the pivot rows ``p``), the flow acts entrywise,
+    ``Y`` (B, d, h) orthonormal, ``piv`` (B, h), ``dts`` (T,) >= 0; returns
+    frames of shape (B, T, d, h). With ``X = Y Y_p^{-1}`` (identity on the
+    pivot rows ``p``), the flow acts entrywise,
     ``X_ij -> X_ij e^{(lam_i - lam_{p_j}) dt}``. Every row outside the pivots
     that is not zero has ``lam_i <= lam_{p_j}`` (pivots are the reachable
     rows of largest eigenvalue), so the factors are at most 1 for any
     ``dt``: no overflow, and ``||X||`` does not grow. With
     ``sigma_min(Y_p) >= 1/2`` the result ``[I; X]`` has condition number at
-    most 2, so its Cholesky-QR2 is accurate.
+    most 2, so its Cholesky-QR2 is accurate. All times are done in one
+    batched pass: in this regime nothing is propagated step by step.
     """
     h = Y.shape[-1]
     rows = np.arange(Y.shape[0])[:, None]
     X = Y @ np.linalg.inv(Y[rows, piv])
     # zero rows (the only rows that may have lam_i > lam_p) stay zero: clip their factor to 1
-    expo = np.minimum(lam[:, None] - lam[piv][:, None, :], 0.0) * dt
-    A = X * np.exp(expo)
-    A[rows, piv] = np.eye(h)
+    rate = np.minimum(lam[:, None] - lam[piv][:, None, :], 0.0)
+    A = X[:, None] * np.exp(rate[:, None] * dts[None, :, None, None])
+    for b in range(A.shape[0]):
+        A[b][:, piv[b], :] = np.eye(h)
     return _cholqr(_cholqr(A))
 
 
@@ -212,7 +215,7 @@ def _propagate(
     this does not depend on how ``[0, dt]`` is cut, as a product of such
     triangular factors is one. With ``piv``, each frame of the batch that
     comes close to its pivot rows covers the rest of the interval by one
-    :func:`_chart_jump` (a frame of the same subspace in another gauge),
+    :func:`_chart_jumps` (a frame of the same subspace in another gauge),
     while the others go on sub-stepping.
     """
     spread = float(lam[0] - lam[-1])
@@ -233,7 +236,8 @@ def _propagate(
             ready = _chart_ready(work, flat_piv[todo])
             if np.any(ready):
                 jumped = todo[ready]
-                out[jumped] = _chart_jump(lam, work[ready], (n - done) * step, flat_piv[jumped])
+                remaining = np.array([(n - done) * step])
+                out[jumped] = _chart_jumps(lam, work[ready], remaining, flat_piv[jumped])[:, 0]
                 passes = max(passes, done + 2)
                 todo, work = todo[~ready], work[~ready]
                 if not todo.size:
@@ -259,6 +263,14 @@ def _eigenbasis_trajectory(
     piv = _pivots(Y0) if chart else None
     Y, now, total = Y0, 0.0, 0
     for k, tk in enumerate(t):
+        if piv is not None and k > 0:
+            flat = Y.reshape(-1, *Y.shape[-2:])
+            flat_piv = piv.reshape(-1, Y.shape[-1])
+            if np.all(_chart_ready(flat, flat_piv)):
+                # every frame is in its chart: all remaining times at once
+                rest = _chart_jumps(lam, flat, t[k:] - now, flat_piv)
+                out[..., k:, :, :] = rest.reshape(*Y.shape[:-2], t.size - k, *Y.shape[-2:])
+                return out, total + 2
         Y, n = _propagate(lam, Y, float(tk) - now, piv)
         now, total = float(tk), total + n
         out[..., k, :, :] = Y
