@@ -28,6 +28,7 @@ _SUBMODULES = (
     "interop",
     "objectives",
     "plotting",
+    "report",
     "sgd",
     "ssl",
     "strategies",
