@@ -24,12 +24,13 @@ def as_float_array(x: object, name: str, *, min_ndim: int = 0) -> np.ndarray:
     """Return ``x`` as a finite float64 array, or raise naming ``name``."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    # Checked before the cast, which would drop imaginary parts with only a ComplexWarning.
+    if np.iscomplexobj(x):
+        raise TypeError(f"{name} must be real, got a complex array")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if np.iscomplexobj(x):
-        raise TypeError(f"{name} must be real, got a complex array")
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

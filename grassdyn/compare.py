@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grassdyn import flows, grassmann
+from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_float_array,
     as_frame,
@@ -74,9 +75,6 @@ __all__ = [
     "stationary_sq_distance",
 ]
 
-
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 def _generator(source: Any, name: str) -> np.ndarray:

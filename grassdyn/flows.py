@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import DOP853
 from scipy.optimize import brentq
 
+from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_float_array,
     as_frame,
@@ -83,9 +84,6 @@ GAP_RTOL = 1e-10
 
 _LOG_MAX = math.log(np.finfo(np.float64).max)
 
-
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 # -- eigendecomposition ------------------------------------------------------------------

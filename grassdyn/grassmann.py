@@ -35,6 +35,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     ORTHONORMALITY_ATOL,
     as_float_array,
@@ -48,8 +49,10 @@ from grassdyn._validation import (
 from grassdyn._validation import orthogonality_defect as _defect
 
 __all__ = [
+    "GRAM_MAX_ANGLE",
     "ORTHONORMALITY_ATOL",
     "check_point",
+    "check_tangent",
     "distance",
     "exp",
     "from_projector",
@@ -71,31 +74,45 @@ Metric = Literal["geodesic", "chordal", "projector"]
 Retraction = Literal["qr", "polar", "exp"]
 RETRACTIONS: tuple[str, ...] = ("qr", "polar", "exp")
 
+#: Largest ``t ||V||_2`` for which :func:`exp` and :func:`geodesic` use the Gram-matrix
+#: formula; beyond it (where its rounding error would grow like ``eps (t ||V||_2)^2``)
+#: they use the thin SVD of ``V``.
+GRAM_MAX_ANGLE = np.pi
 
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 def _frame(W: ArrayLike, name: str, check: bool) -> np.ndarray:
     return as_frame(W, name) if check else np.asarray(W, dtype=np.float64)
 
 
-def _tangent(W: np.ndarray, V: ArrayLike, name: str, check: bool) -> np.ndarray:
-    """Validate a tangent vector at ``W``: same (d, h), finite, ``W^T V = 0``."""
-    if not check:
-        return np.asarray(V, dtype=np.float64)
-    V = as_float_array(V, name, min_ndim=2)
-    if V.shape[-2:] != W.shape[-2:]:
-        raise ValueError(f"{name} must have shape (..., {W.shape[-2]}, {W.shape[-1]}), got {V.shape}")
-    broadcast_batch(W, V, ("W", name))
-    scale = max(1.0, float(np.max(np.abs(V), initial=0.0)))
-    off = float(np.max(np.abs(_mT(W) @ V), initial=0.0))
-    if off > ORTHONORMALITY_ATOL * scale:
-        raise ValueError(
-            f"{name} must be a tangent vector at W (W^T {name} = 0): max|W^T {name}| = {off:.3g}; "
-            "use project_tangent(W, G) to project an ambient matrix"
-        )
-    return V
+def _tangent(W: np.ndarray, V: ArrayLike, name: str, check: bool, *, project: bool = False) -> np.ndarray:
+    """Validate a tangent vector at ``W``: same (d, h), finite, ``W^T V = 0``.
+
+    With ``project=True`` the rounding-level vertical part is also removed,
+    ``V - W (W^T V)``, reusing the product the check computes. Formulas whose
+    output frame has an orthogonality defect of the order of ``|W^T V|`` (the
+    exponential) need this: otherwise a tangent vector accepted within
+    tolerance, or left unchecked, would push the result off the manifold.
+    """
+    if check:
+        V = as_float_array(V, name, min_ndim=2)
+        if V.shape[-2:] != W.shape[-2:]:
+            raise ValueError(f"{name} must have shape (..., {W.shape[-2]}, {W.shape[-1]}), got {V.shape}")
+        broadcast_batch(W, V, ("W", name))
+    else:
+        V = np.asarray(V, dtype=np.float64)
+    if not (check or project):
+        return V
+    WtV = _mT(W) @ V
+    if check:
+        scale = max(1.0, float(np.max(np.abs(V), initial=0.0)))
+        off = float(np.max(np.abs(WtV), initial=0.0))
+        if off > ORTHONORMALITY_ATOL * scale:
+            raise ValueError(
+                f"{name} must be a tangent vector at W (W^T {name} = 0): max|W^T {name}| = {off:.3g}; "
+                "use project_tangent(W, G) to project an ambient matrix"
+            )
+    return V - W @ WtV if project else V
 
 
 def check_point(W: ArrayLike, *, atol: float = ORTHONORMALITY_ATOL, name: str = "W") -> np.ndarray:
@@ -123,6 +140,27 @@ def check_point(W: ArrayLike, *, atol: float = ORTHONORMALITY_ATOL, name: str = 
     (3, 2)
     """
     return as_frame(W, name, atol=atol)
+
+
+def check_tangent(W: ArrayLike, V: ArrayLike, *, name: str = "V") -> np.ndarray:
+    """Validate a tangent vector (or batch) at the frame ``W`` and return it as float64.
+
+    Parameters
+    ----------
+    W : array_like, shape (..., d, h)
+        Frame(s), validated as by :func:`check_point`.
+    V : array_like, shape (..., d, h)
+        Must be finite, broadcast against ``W``, and satisfy
+        ``max|W^T V| <= ORTHONORMALITY_ATOL * max(1, max|V|)``.
+    name : str
+        Name used in error messages.
+
+    Examples
+    --------
+    >>> check_tangent(np.eye(3)[:, :1], [[0.0], [1.0], [0.0]]).shape
+    (3, 1)
+    """
+    return _tangent(as_frame(W, "W"), V, name, True)
 
 
 def orthogonality_defect(W: ArrayLike) -> np.ndarray:
@@ -319,7 +357,9 @@ def distance(
             raise ValueError(
                 f"U and V must be points of the same Gr(d, h), got shapes {U.shape} and {V.shape}"
             )
-    theta = principal_angles(U, V, check=check)
+        broadcast_batch(U, V, ("U", "V"))
+    # Validated once above: the angles take the fast path.
+    theta = principal_angles(U, V, check=False)
     if metric == "geodesic":
         return np.linalg.norm(theta, axis=-1)
     chordal = np.linalg.norm(np.sin(theta), axis=-1)
@@ -346,6 +386,20 @@ def exp(W: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
         ``V = Q S Z^T`` [EAS98, Thm 2.3]: the horizontal geodesic frame, so
         its orthogonality defect is at rounding level.
 
+    Notes
+    -----
+    Since ``Q S = V Z``, the frame is ``W cos(M) + V sinc(M)`` with
+    ``M = (V^T V)^{1/2} = Z S Z^T`` and ``sinc(x) = sin(x) / x``: matrix
+    functions of the h x h Gram matrix, evaluated by its eigendecomposition.
+    ``cos`` and ``sinc`` are smooth functions of ``S^2``, so the rounding
+    error of the Gram matrix (``eps ||V||_2^2``) moves the result, and its
+    orthogonality defect, by the same order, small singular values included;
+    no d x h SVD is needed (about 3x faster at (d, h) = (500, 50)). Beyond
+    ``||V||_2 = pi`` (:data:`GRAM_MAX_ANGLE`; a geodesic wraps around after
+    ``pi``) that error would grow with the square of the norm, so there the
+    SVD formula above is used instead, whose defect stays at rounding level
+    for any norm.
+
     Examples
     --------
     >>> e = np.eye(3)
@@ -354,13 +408,45 @@ def exp(W: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
     True
     """
     W = _frame(W, "W", check)
-    V = _tangent(W, V, "V", check)
+    V = _tangent(W, V, "V", check, project=True)
+    return _geodesic_frames(W, V, np.asarray(1.0))
+
+
+def _geodesic_frames(W: np.ndarray, V: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``exp(W, t V)`` for horizontal ``V``; ``t`` scalar (shape (..., d, h)) or 1-D ((..., T, d, h))."""
+    if t.ndim:
+        # A time axis before the matrix axes; t[:, None] then broadcasts against the (..., 1, h) spectra.
+        W, V = W[..., None, :, :], V[..., None, :, :]
+        t = t[:, None]
+    Z, s = _gram_eigh(V)
+    ts = s * t
+    if float(np.max(np.abs(ts), initial=0.0)) <= GRAM_MAX_ANGLE:
+        # exp(W, tV) = W cos(tM) + V t sinc(tM), M = (V^T V)^{1/2}.
+        return W @ _mT_scaled(Z, np.cos(ts)) + V @ _mT_scaled(Z, t * _sinc(ts))
+    # Thin SVD V = Q S Z^T: exp(W, tV) = (W Z cos(tS) + Q sin(tS)) Z^T.
     Q, s, Zt = _thin_svd(V)
-    return (W @ _mT(Zt)) * np.cos(s)[..., None, :] @ Zt + (Q * np.sin(s)[..., None, :]) @ Zt
+    ts = s * t
+    return ((W @ _mT(Zt)) * np.cos(ts)[..., None, :] + Q * np.sin(ts)[..., None, :]) @ Zt
+
+
+def _gram_eigh(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Z`` and ``s`` with ``V^T V = Z diag(s^2) Z^T``: the right singular pairs of ``V``."""
+    s2, Z = np.linalg.eigh(_mT(V) @ V)
+    return Z, np.sqrt(np.clip(s2, 0.0, None))
+
+
+def _sinc(x: np.ndarray) -> np.ndarray:
+    """``sin(x) / x``, equal to 1 at 0 (numpy's sinc is ``sin(pi x) / (pi x)``)."""
+    return np.sinc(x / np.pi)
+
+
+def _mT_scaled(Z: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``Z diag(f) Z^T`` for a batch of eigenvector matrices ``Z`` and values ``f`` (..., h)."""
+    return (Z * f[..., None, :]) @ _mT(Z)
 
 
 def geodesic(W: ArrayLike, V: ArrayLike, t: ArrayLike, *, check: bool = True) -> np.ndarray:
-    """Frames ``exp(W, t V)`` along the geodesic, from one SVD of ``V``.
+    """Frames ``exp(W, t V)`` along the geodesic, from one eigendecomposition of ``V^T V``.
 
     Parameters
     ----------
@@ -372,19 +458,11 @@ def geodesic(W: ArrayLike, V: ArrayLike, t: ArrayLike, *, check: bool = True) ->
     ndarray, shape (..., d, h) for scalar ``t``, else (..., T, d, h)
     """
     W = _frame(W, "W", check)
-    V = _tangent(W, V, "V", check)
+    V = _tangent(W, V, "V", check, project=True)
     t_arr = as_float_array(t, "t") if check else np.asarray(t, dtype=np.float64)
     if t_arr.ndim > 1:
         raise ValueError(f"t must be a scalar or 1-D, got shape {t_arr.shape}")
-    Q, s, Zt = _thin_svd(V)
-    if t_arr.ndim == 0:
-        ts = s * t_arr
-        return (W @ _mT(Zt)) * np.cos(ts)[..., None, :] @ Zt + (Q * np.sin(ts)[..., None, :]) @ Zt
-    ts = s[..., None, :] * t_arr[:, None]  # (..., T, h)
-    WZ = (W @ _mT(Zt))[..., None, :, :]
-    Qe = Q[..., None, :, :]
-    Zte = Zt[..., None, :, :]
-    return (WZ * np.cos(ts)[..., None, :] + Qe * np.sin(ts)[..., None, :]) @ Zte
+    return _geodesic_frames(W, V, t_arr)
 
 
 def log(W: ArrayLike, U: ArrayLike, *, check: bool = True) -> np.ndarray:
@@ -404,10 +482,17 @@ def log(W: ArrayLike, U: ArrayLike, *, check: bool = True) -> np.ndarray:
     -----
     Procrustes-aligned algorithm of [BZA24, Alg. 5.3]: align ``U* = U Z Y^T``
     from the SVD ``W^T U = Y C Z^T``, so that ``W^T U*`` is symmetric positive
-    semi-definite; take the thin SVD ``(I - W W^T) U* = Q S R^T``; the angles
-    are ``arctan2(S, diag(R^T W^T U* R))``, accurate for small angles and near
-    ``pi/2`` alike; ``V = Q theta R^T``. No matrix is inverted, so the result
-    is exact inside the injectivity radius (all angles ``< pi/2``).
+    semi-definite; with the thin SVD ``M = (I - W W^T) U* = Q S R^T``, the
+    angles are ``arctan2(S, diag(R^T W^T U* R))``, accurate for small angles
+    and near ``pi/2`` alike, and ``V = Q theta R^T``. Since ``Q = M R S^{-1}``,
+    ``V = M R diag(theta / S) R^T``: only ``R`` and ``S`` are needed, and they
+    come from the eigendecomposition of the h x h Gram matrix ``M^T M`` (no
+    d x h SVD, about 2x faster at (500, 50)). ``theta / S`` is a smooth
+    function of ``S^2`` (it tends to ``1 / cos`` as ``S -> 0``), so the Gram
+    matrix's rounding costs no accuracy, and ``M`` carries the small-angle
+    directions with the same absolute accuracy as an SVD would. No matrix is
+    inverted, so the result is exact inside the injectivity radius (all
+    angles ``< pi/2``).
 
     **Cut locus.** When an angle equals ``pi/2`` the logarithm is not unique
     (both ``+q`` and ``-q`` reach ``span(U)`` along a minimal geodesic). This
@@ -434,10 +519,13 @@ def log(W: ArrayLike, U: ArrayLike, *, check: bool = True) -> np.ndarray:
     Y, _, Zt = np.linalg.svd(_mT(W) @ U)
     U_star = U @ (_mT(Zt) @ _mT(Y))
     WtU = _mT(W) @ U_star
-    Q, s, Rt = _thin_svd(U_star - W @ WtU)
-    cos = np.einsum("...ij,...jk,...ik->...i", Rt, WtU, Rt)
-    theta = np.arctan2(np.clip(s, 0.0, 1.0), np.clip(cos, 0.0, 1.0))
-    return (Q * theta[..., None, :]) @ Rt
+    M = U_star - W @ WtU
+    Z, s = _gram_eigh(M)
+    cos = np.clip(np.einsum("...ji,...jk,...ki->...i", Z, WtU, Z), 0.0, 1.0)
+    theta = np.arctan2(np.clip(s, 0.0, 1.0), cos)
+    # theta / s -> 1 / cos as s -> 0 (cos = 1 there, as s^2 + cos^2 = 1).
+    ratio = np.divide(theta, s, out=np.ones_like(s), where=s > 0)
+    return M @ _mT_scaled(Z, ratio)
 
 
 def retract(
@@ -505,11 +593,12 @@ def transport(
         Horizontal at the target frame.
     """
     check_choice(method, "method", ("parallel", "projection"))
+    check_choice(retraction, "retraction", RETRACTIONS)
     W = _frame(W, "W", check)
     V = _tangent(W, V, "V", check)
     X = _tangent(W, X, "X", check)
     if method == "projection":
-        W1 = retract(W, V, retraction, check=check)
+        W1 = retract(W, V, retraction, check=False)
         return X - W1 @ (_mT(W1) @ X)
     Q, s, Zt = _thin_svd(V)
     QtX = _mT(Q) @ X

@@ -90,6 +90,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grassdyn import grassmann
+from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_frame,
     as_int,
@@ -135,9 +136,6 @@ class DivergenceError(FloatingPointError):
         self.seed = seed
         self.lr = lr
 
-
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 # -- random streams -----------------------------------------------------------------------

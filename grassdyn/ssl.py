@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from grassdyn._array import mT as _mT
 from grassdyn._validation import as_float_array, as_int, as_rng
 from grassdyn.data import AugmentationModel
 from grassdyn.objectives import Quadratic
@@ -57,9 +58,6 @@ __all__ = [
 
 Batch = tuple[np.ndarray, ...]
 
-
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 def _sym(A: np.ndarray) -> np.ndarray:

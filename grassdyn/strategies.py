@@ -88,8 +88,9 @@ def dims(
     max_d: int = 8,
     min_h: int = 1,
     max_h: int | None = None,
+    min_codim: int = 0,
 ) -> SearchStrategy[tuple[int, int]]:
-    """Pairs ``(d, h)`` with ``min_d <= d <= max_d``, ``min_h <= h <= max_h`` and ``h <= d``.
+    """Pairs ``(d, h)`` with ``min_d <= d <= max_d``, ``min_h <= h <= max_h`` and ``h <= d - min_codim``.
 
     Parameters
     ----------
@@ -97,6 +98,8 @@ def dims(
         Bounds on the ambient dimension ``d``.
     min_h, max_h : int
         Bounds on the subspace dimension ``h``; ``max_h=None`` means ``max_d``.
+    min_codim : int
+        Least codimension ``d - h``; ``min_codim=1`` excludes Gr(d, d), a single point.
 
     Returns
     -------
@@ -106,24 +109,28 @@ def dims(
     Examples
     --------
     >>> from hypothesis import given
-    >>> @given(dims(min_d=3, max_d=6, max_h=2))
+    >>> @given(dims(min_d=3, max_d=6, max_h=2, min_codim=1))
     ... def test(dh):
     ...     d, h = dh
-    ...     assert 3 <= d <= 6 and 1 <= h <= min(d, 2)
+    ...     assert 3 <= d <= 6 and 1 <= h <= min(d - 1, 2)
     >>> test()
     """
     min_d = _check_int(min_d, "min_d", 1)
     max_d = _check_int(max_d, "max_d", 1)
     min_h = _check_int(min_h, "min_h", 1)
     max_h = max_d if max_h is None else _check_int(max_h, "max_h", 1)
+    min_codim = _check_int(min_codim, "min_codim", 0)
     if min_d > max_d:
         raise InvalidArgument(f"min_d must be <= max_d, got min_d = {min_d} > max_d = {max_d}")
     if min_h > max_h:
         raise InvalidArgument(f"min_h must be <= max_h, got min_h = {min_h} > max_h = {max_h}")
-    if min_h > max_d:
-        raise InvalidArgument(f"min_h must be <= max_d (h <= d), got min_h = {min_h} > max_d = {max_d}")
-    return st.integers(max(min_d, min_h), max_d).flatmap(
-        lambda d: st.tuples(st.just(d), st.integers(min_h, min(d, max_h)))
+    if min_h + min_codim > max_d:
+        raise InvalidArgument(
+            f"min_h must be <= max_d - min_codim (h <= d - min_codim), got min_h = {min_h}, "
+            f"max_d = {max_d}, min_codim = {min_codim}"
+        )
+    return st.integers(max(min_d, min_h + min_codim), max_d).flatmap(
+        lambda d: st.tuples(st.just(d), st.integers(min_h, min(d - min_codim, max_h)))
     )
 
 
@@ -278,7 +285,11 @@ def tangent_vectors(
         if not 0.0 <= lo <= hi:
             raise InvalidArgument(f"tangent_vectors needs 0 <= min_norm <= max_norm, drew {lo}, {hi}")
         G = draw(_gaussian_matrices(base.shape))
-        V = G - base @ (np.swapaxes(base, -1, -2) @ G)
+        # Projecting twice ("twice is enough", Parlett 1980) keeps W^T V at rounding level
+        # relative to ||V|| even when G lies nearly inside span(W) and V is then scaled up.
+        for _ in range(2):
+            G = G - base @ (np.swapaxes(base, -1, -2) @ G)
+        V = G
         norms = np.linalg.norm(V, axis=(-2, -1), keepdims=True)
         degenerate = norms < 1e-8
         if np.any(degenerate):

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
+from grassdyn._array import mT as _mT
 from grassdyn._validation import as_float_array, as_frame, as_int, as_real, as_symmetric, as_times
 from grassdyn.flows import GAP_RTOL, _check_pair, _eigen
 
@@ -55,9 +56,6 @@ __all__ = [
     "top_alignment",
 ]
 
-
-def _mT(A: np.ndarray) -> np.ndarray:
-    return np.swapaxes(A, -1, -2)
 
 
 def rate(C: ArrayLike, h: int) -> float:
@@ -169,6 +167,19 @@ def _one_frame(W0: np.ndarray, fn_name: str) -> None:
         raise ValueError(f"W0 must be one frame of shape (d, h) for {fn_name}, got {W0.shape}")
 
 
+def _epsilon_problem(
+    C: ArrayLike, W0: ArrayLike, eps: float, caller: str
+) -> tuple[float, np.ndarray, np.ndarray, bool]:
+    """Validate the arguments of the time-to-epsilon functions and set up the graph chart."""
+    C = as_symmetric(C, "C")
+    W0 = as_frame(W0, "W0")
+    _one_frame(W0, caller)
+    eps = as_real(eps, "eps", low=0.0, high=np.pi / 2, low_open=True)
+    lam, X, singular = _graph_chart(C, W0)
+    _require_gap(lam, X.shape[-1])
+    return eps, lam, X, singular
+
+
 def time_to_epsilon(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     """Exact first time at which Oja's flow from ``W0`` is within ``eps`` of its limit.
 
@@ -203,12 +214,7 @@ def time_to_epsilon(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     >>> round(float(time_to_epsilon(C, W0, np.arctan(1e-3)) / np.log(10)), 10)  # tan theta = e^{-t}
     3.0
     """
-    C = as_symmetric(C, "C")
-    W0 = as_frame(W0, "W0")
-    _one_frame(W0, "time_to_epsilon")
-    eps = as_real(eps, "eps", low=0.0, high=np.pi / 2, low_open=True)
-    lam, X, singular = _graph_chart(C, W0)
-    _require_gap(lam, X.shape[-1])
+    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon")
     if singular:
         return math.inf
     target = math.log(math.tan(eps))
@@ -257,12 +263,7 @@ def time_to_epsilon_bound(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     >>> round(float(time_to_epsilon_bound(C, W0, np.arctan(1e-4)) / np.log(10)), 12)  # gap 2
     2.0
     """
-    C = as_symmetric(C, "C")
-    W0 = as_frame(W0, "W0")
-    _one_frame(W0, "time_to_epsilon_bound")
-    eps = as_real(eps, "eps", low=0.0, high=np.pi / 2, low_open=True)
-    lam, X, singular = _graph_chart(C, W0)
-    _require_gap(lam, X.shape[-1])
+    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon_bound")
     if singular:
         return math.inf
     tan0 = float(_tan_max(lam, X, np.zeros(1))[0])

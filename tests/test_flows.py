@@ -94,6 +94,7 @@ def _mp_cases():
     return [
         pytest.param(generic, _frame(rng, 6, 2), id="generic"),
         pytest.param(rotated_graded, _frame(rng, 6, 3), id="near-tie-rotated"),
+        pytest.param(rotated_graded, _frame(rng, 6, 1), id="near-tie-at-h"),
         pytest.param(diag, _frame(rng, 6, 2, zero_rows=(0,)), id="no-top-component"),
         pytest.param(diag, _frame(rng, 6, 2, zero_rows=(0, 2, 3)), id="invariant-sub-eigenspace"),
         pytest.param(diag, _frame(rng, 6, 2, tiny_rows=(0, 1), tiny=1e-9), id="near-degenerate"),

@@ -1,5 +1,7 @@
 """The user-facing hypothesis strategies produce what they promise, and reject bad arguments eagerly."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -18,6 +20,12 @@ def _defect(W):
 def test_dims_respect_bounds(dh):
     d, h = dh
     assert 2 <= d <= 7 and 2 <= h <= min(d, 3)
+
+
+@given(dims(max_d=4, min_codim=2))
+def test_dims_respect_codimension(dh):
+    d, h = dh
+    assert 3 <= d <= 4 and 1 <= h <= d - 2
 
 
 @given(dims(max_d=6).flatmap(lambda dh: st.tuples(st.just(dh), stiefel_frames(*dh))))
@@ -152,6 +160,8 @@ BAD = [
     pytest.param(lambda: dims(min_h=3, max_h=2), "min_h", id="dims-min_h-above-max_h"),
     pytest.param(lambda: dims(min_h=4, max_d=3), "min_h", id="dims-h-cannot-fit"),
     pytest.param(lambda: dims(max_d=2.5), "max_d", id="dims-float-bound"),
+    pytest.param(lambda: dims(max_d=3, min_h=2, min_codim=2), "min_codim", id="dims-codim-cannot-fit"),
+    pytest.param(lambda: dims(min_codim=-1), "min_codim must be >= 0", id="dims-negative-codim"),
     pytest.param(lambda: stiefel_frames(2, 3), "h must be <= d", id="frames-h-above-d"),
     pytest.param(lambda: stiefel_frames(-1, 1), "d must be >= 1", id="frames-negative-d"),
     pytest.param(lambda: stiefel_frames(3, "2"), "h must be an integer", id="frames-str-h"),
@@ -202,3 +212,13 @@ def test_inconsistent_drawn_values_fail_at_draw_time(strategy, match):
 
     with pytest.raises(InvalidArgument, match=match):
         draw()
+
+
+def test_readme_example_runs():
+    """The README's property-test example, executed verbatim (so it cannot drift)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Property tests with grassdyn.strategies", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    namespace["test_ky_fan"]()
