@@ -126,10 +126,13 @@ DATA: dict[str, dict[str, Any]] = {
     "identifiability": _object({
         "rhos": _array(1),
         "flow_distance": _array(1),          # closed form at the final time, per rho
+        "flow_long_distance": _array(1),     # closed form at t_long = 100 t_end, per rho
         "sgd_distance": _array(2),           # (rhos, seeds)
         "predicted_transition": _NUMBER,     # min(content) / max(style)
         "measured_transition": _NUMBER,
         "t_end": _NUMBER,
+        "t_long": _NUMBER,
+        "flow_transition": _NUMBER,          # where the flow at t_long crosses pi/4
     }, extra=True),
     "stability": _object({
         "d": _INT,
