@@ -10,6 +10,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import grassdyn.symbolic.verify as verify_module
 from grassdyn import flows, grassmann
 from grassdyn import symbolic as sym
 
@@ -382,7 +383,7 @@ def test_verify_solution_verdicts():
 
 
 def test_verify_solution_is_undecided_when_simplification_is_skipped(monkeypatch):
-    monkeypatch.setattr(sym, "SIMPLIFY_MAX_NODES", 0)
+    monkeypatch.setattr(verify_module, "SIMPLIFY_MAX_NODES", 0)
     y, t = sp.Symbol("y"), sym.t_symbol
     # residual 2 sin t cos t - sin 2t: zero, but only after trigonometric simplification
     res = sym.verify_solution(sym.ODE(y, sp.sin(2 * t)), sp.sin(t) ** 2)
@@ -463,3 +464,16 @@ def test_closed_form_lambdify_validates_arguments():
         f(0.0, eigenvalues=[1, 2])
     with pytest.raises(ValueError):
         f(0.0, eigenvalues=[1, 2], W0=[1, 2, 3])
+
+
+def test_benchmark_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "symbolic.py"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if "d=" in line]
+    # speed is reported by the script, never asserted: one row per case, each with its time
+    assert len(rows) == 4 and all(row[4].replace(".", "", 1).isdigit() for row in rows)
