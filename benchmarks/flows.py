@@ -47,8 +47,9 @@ TOLERANCES = [1e-6, 1e-8, 1e-10]
 RATIO_SIZE = (200, 10)
 
 
-def problem(d: int, h: int):
-    lam = np.concatenate([np.linspace(2.0, 1.5, h), np.linspace(1.0, 0.0, d - h)])
+def problem(d: int, h: int, top: float = 2.0):
+    """Spectrum: the top h eigenvalues in [top - 0.5, top], the rest in [0, top - 1] (gap 0.5)."""
+    lam = np.concatenate([np.linspace(top, top - 0.5, h), np.linspace(top - 1.0, 0.0, d - h)])
     Q = grassmann.random_point(d, d, rng=0)
     C = (Q * lam) @ Q.T
     return C, Q, lam, grassmann.random_point(d, h, rng=1)
@@ -146,6 +147,32 @@ def main(argv=None) -> None:
     many_s, _ = timed(lambda: flows.grassmann_closed_form(C, batch, t), repeat)
     print(f"closed form, batch of 16 initial frames vs one at (d, h) = {RATIO_SIZE}: "
           f"{many_s / one_s:.2f}x the cost of one ({one_s * 1e3:.2f} ms vs {many_s * 1e3:.2f} ms)")
+    if not args.quick:
+        ratio_against_spread_and_outputs(repeat)
+
+
+def ratio_against_spread_and_outputs(repeat: int) -> None:
+    """How the speed-up depends on the problem: explicit integrators need steps in proportion to
+    ``t (lam_max - lam_min)``, the closed form costs one ``eigh`` plus one ``d^2 h`` rotation per
+    output frame; a batch shares the ``eigh`` but not the rotations."""
+    d, h = RATIO_SIZE
+    print()
+    print(f"closed form vs scipy-DOP853 (rtol 1e-10) at (d, h) = {RATIO_SIZE}, t in [0, 100], "
+          "by spread lam_max - lam_min and number of output times T")
+    print(f"{'spread':>7} {'T':>4} {'closed [ms]':>12} {'DOP853 [ms]':>12} {'ratio':>7} "
+          f"{'batch16/one':>12}")
+    batch = grassmann.random_point(d, h, rng=2, batch=16)
+    for top in (2.0, 10.0):
+        C, _, lam, W0 = problem(d, h, top)
+        L = Quadratic(C)
+        for T in (101, 11, 2):
+            t = np.linspace(0.0, 100.0, T)
+            closed_s, _ = timed(lambda C=C, W0=W0, t=t: flows.grassmann_closed_form(C, W0, t), repeat)
+            dop_s, _ = timed(lambda L=L, W0=W0, t=t: integrate(L, W0, t, method="scipy-DOP853", rtol=1e-10,
+                                                              atol=1e-12), 1)
+            many_s, _ = timed(lambda C=C, t=t: flows.grassmann_closed_form(C, batch, t), repeat)
+            print(f"{lam[0] - lam[-1]:>7.0f} {T:>4} {closed_s * 1e3:>12.1f} {dop_s * 1e3:>12.0f} "
+                  f"{dop_s / closed_s:>7.1f} {many_s / closed_s:>12.2f}", flush=True)
 
 
 if __name__ == "__main__":
