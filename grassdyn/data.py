@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from grassdyn._array import qr_positive
 from grassdyn._validation import as_float_array, as_frame, as_int, as_real, as_rng
 
 __all__ = ["AugmentationModel"]
@@ -103,9 +104,7 @@ class AugmentationModel:
             if self.mean.shape != (self.d,):
                 raise ValueError(f"mean must have shape ({self.d},), got {self.mean.shape}")
         if mixing is None:
-            G = as_rng(rng).standard_normal((self.d, k + m))
-            Q, R = np.linalg.qr(G)
-            self.mixing = Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+            self.mixing = qr_positive(as_rng(rng).standard_normal((self.d, k + m)))
         else:
             A = as_frame(mixing, "mixing")
             if A.shape != (self.d, k + m):

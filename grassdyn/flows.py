@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import DOP853
 from scipy.optimize import brentq
 
+from grassdyn._array import cholqr as _cholqr
 from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_float_array,
@@ -134,19 +135,6 @@ def _check_pair(C: ArrayLike, W0: ArrayLike, *, orthonormal: bool = True) -> tup
 
 
 # -- stable propagation of span(e^{diag(lam) t} Y0) ----------------------------------------
-def _cholqr(A: np.ndarray) -> np.ndarray:
-    """Q factor ``A R^{-1}`` of ``A = Q R`` (Cholesky-QR), batched over leading axes.
-
-    ``R^{-1}`` multiplies from the right, so ``span Q`` equals ``span A`` up to
-    the rounding of that one product, which is row-wise relative: an exact
-    zero row of ``A`` stays exactly zero and a tiny row keeps its relative
-    accuracy (unlike Householder QR, whose errors are relative to the whole
-    matrix).
-    """
-    L = np.linalg.cholesky(_mT(A) @ A)
-    return A @ _mT(np.linalg.inv(L))
-
-
 def _substeps(dt: float, spread: float) -> int:
     return 0 if dt <= 0.0 or spread <= 0.0 else math.ceil(dt * spread / KAPPA)
 

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grassdyn._array import mT as _mT
+from grassdyn._array import qr_positive as _qr_positive
 from grassdyn._validation import (
     ORTHONORMALITY_ATOL,
     as_float_array,
@@ -215,14 +216,6 @@ def random_point(
         as_int(b, "batch", minimum=0)
     G = as_rng(rng).standard_normal((*shape, d, h))
     return _qr_positive(G)
-
-
-def _qr_positive(A: np.ndarray) -> np.ndarray:
-    """Q factor of a thin QR with R's diagonal made non-negative (unique for full rank)."""
-    Q, R = np.linalg.qr(A)
-    signs = np.sign(np.diagonal(R, axis1=-2, axis2=-1))
-    signs = np.where(signs == 0, 1.0, signs)
-    return Q * signs[..., None, :]
 
 
 def project_tangent(W: ArrayLike, G: ArrayLike, *, check: bool = True) -> np.ndarray:

@@ -90,6 +90,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grassdyn import grassmann
+from grassdyn._array import cholqr
 from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_frame,
@@ -660,13 +661,10 @@ def _retract_qr(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     """
     flat = V.reshape(-1)
     if flat @ flat <= 1.0:
-        A = W + V
         try:
-            L = np.linalg.cholesky(_mT(A) @ A)
+            return cholqr(W + V)
         except np.linalg.LinAlgError:
             pass  # not positive definite to working precision: let Householder decide
-        else:
-            return A @ _mT(np.linalg.inv(L))
     return grassmann.retract(W, V, "qr", check=False)
 
 

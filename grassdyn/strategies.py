@@ -34,6 +34,8 @@ from hypothesis.extra.numpy import arrays
 from hypothesis.strategies import SearchStrategy
 from scipy.special import erfinv
 
+from grassdyn._array import qr_positive as _qr_positive
+
 __all__ = ["dims", "spectra", "stiefel_frames", "symmetric_matrices", "tangent_vectors"]
 
 #: Matrices with at most this many entries get every entry drawn (and shrunk)
@@ -156,12 +158,6 @@ def _gaussian_matrices(shape: tuple[int, ...]) -> SearchStrategy[np.ndarray]:
 def _well_conditioned(A: np.ndarray) -> bool:
     s = np.linalg.svd(A, compute_uv=False)
     return bool(s[..., -1] > _RANK_RTOL * max(s[..., 0], 1e-300))
-
-
-def _qr_positive(A: np.ndarray) -> np.ndarray:
-    Q, R = np.linalg.qr(A)
-    signs = np.where(np.diagonal(R) < 0, -1.0, 1.0)
-    return Q * signs
 
 
 def _frame_from(G: np.ndarray) -> np.ndarray:
