@@ -67,13 +67,11 @@ class Trajectory:
     def __post_init__(self) -> None:
         t = as_times(self.t, "t")
         check_choice(self.manifold, "manifold", MANIFOLDS)
-        W = as_frame(self.W, "W", orthonormal=False)
+        W = as_frame(self.W, "W", atol=1e-6, orthonormal=self.manifold == "grassmann")
         if W.ndim < 3 or W.shape[-3] != t.shape[0]:
             raise ValueError(
                 f"W must have shape (..., T, d, h) with T = len(t) = {t.shape[0]}, got {W.shape}"
             )
-        if self.manifold == "grassmann":
-            as_frame(W, "W", atol=1e-6)
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "W", W)
 
