@@ -58,6 +58,7 @@ from grassdyn._validation import (
     as_symmetric,
     check_choice,
 )
+from grassdyn.flows import _eigen
 from grassdyn.trajectory import Trajectory
 
 __all__ = [
@@ -80,11 +81,6 @@ __all__ = [
 def _generator(source: Any, name: str) -> np.ndarray:
     """``C`` from an array or from an object exposing ``.C`` (a quadratic loss)."""
     return as_symmetric(getattr(source, "C", source), name)
-
-
-def _eigh_desc(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lam, Q = np.linalg.eigh(C)
-    return lam[::-1], Q[:, ::-1]
 
 
 def _check_trajectory(traj: object, name: str) -> Trajectory:
@@ -423,7 +419,7 @@ def predict_fluctuation(
     B = as_int(batch_size, "batch_size", minimum=1)
     n_batches = as_int(n_batches, "n_batches", minimum=2)
     rng = as_rng(rng)
-    lam, Q = _eigh_desc(C)
+    lam, Q = _eigen(C)
     flows.limit(C, h)  # raises, naming h, when the top-h eigenspace is not unique
     U, Qb = Q[:, :h], Q[:, h:]
     rates = lam[:h][None, :] - lam[h:][:, None]
@@ -587,8 +583,8 @@ def finite_sample_effect(
     if h >= d:
         raise ValueError(f"h must be < d = {d}, got {h}")
     U = flows.limit(C, h)
-    lam = _eigh_desc(C)[0]
-    lam_hat, Q_hat = _eigh_desc(C_hat)
+    lam = _eigen(C)[0]
+    lam_hat, Q_hat = _eigen(C_hat)
     U_hat = Q_hat[:, :h]
     theta = grassmann.principal_angles(U_hat, U, check=False)
     E = C_hat - C
