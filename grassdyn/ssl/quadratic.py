@@ -1,0 +1,126 @@
+"""The quadratic SSL losses: alignment and contrastive, ``L = -1/2 tr(W^T C W)``.
+
+Conventions and sources as in :mod:`grassdyn.ssl`: alignment has generator
+``C = sym E[x x+^T]``, contrastive ``C = sym(E[x x+^T] - E[x x-^T])``, with
+in-batch negatives estimated by a U-statistic on arrays ``(X, Xp)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grassdyn._array import mT as _mT
+from grassdyn.objectives import Quadratic
+from grassdyn.ssl._base import Batch, SSLLoss, _sym
+
+__all__ = ["Alignment", "Contrastive", "alignment", "contrastive"]
+
+
+class _QuadraticSSL(SSLLoss, Quadratic):
+    """An SSL loss that is the quadratic objective of its generator ``C``."""
+
+    def __init__(self, source: Any) -> None:
+        SSLLoss.__init__(self, source)
+        C = self._population_generator() if self.model is not None else self._empirical_generator()
+        Quadratic.__init__(self, C)
+
+    def _population_generator(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _empirical_generator(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _cross_action(self, W: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """``(K W, K^T W)`` for the minibatch's raw (unsymmetrised) generator ``K``."""
+        raise NotImplementedError
+
+    def batch_egrad(self, W: np.ndarray, batch: Batch) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        self._check_batch(W, batch)
+        KW, KtW = self._cross_action(W, batch)
+        return -0.5 * (KW + KtW)
+
+    def batch_value(self, W: np.ndarray, batch: Batch) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        self._check_batch(W, batch)
+        KW, _ = self._cross_action(W, batch)
+        return -0.5 * np.sum(W * KW, axis=(-2, -1))
+
+
+class Alignment(_QuadraticSSL):
+    """Non-contrastive alignment loss ``L = -1/2 E[f(x)^T f(x+)]``; ``C = sym E[x x+^T]``."""
+
+    name = "alignment"
+
+    def _population_generator(self) -> np.ndarray:
+        return _sym(self.model.cross_moment)
+
+    def _empirical_generator(self) -> np.ndarray:
+        X, Xp = self.data[0], self.data[1]
+        return _sym(X.T @ Xp) / X.shape[0]
+
+    def _cross_action(self, W, batch):
+        X, Xp = batch[0], batch[1]
+        B = X.shape[-2]
+        return _mT(X) @ (Xp @ W) / B, _mT(Xp) @ (X @ W) / B
+
+
+def _in_batch_negative_action(X, Xp, W):
+    """``(N W, N^T W)`` for ``N = (s s+^T - X^T X+) / (B (B - 1))``."""
+    B = X.shape[-2]
+    s = X.sum(axis=-2)[..., :, None]
+    sp = Xp.sum(axis=-2)[..., :, None]
+    norm = B * (B - 1)
+    NW = (s @ (_mT(sp) @ W) - _mT(X) @ (Xp @ W)) / norm
+    NtW = (sp @ (_mT(s) @ W) - _mT(Xp) @ (X @ W)) / norm
+    return NW, NtW
+
+
+class Contrastive(_QuadraticSSL):
+    """Contrastive loss ``L = -1/2 E[f(x)^T (f(x+) - f(x-))]``; ``C = sym(E[x x+^T] - E[x x-^T])``."""
+
+    name = "contrastive"
+    needs_negatives = True
+
+    def _population_generator(self) -> np.ndarray:
+        return _sym(self.model.cross_moment - self.model.negative_moment)
+
+    def _empirical_generator(self) -> np.ndarray:
+        X, Xp = self.data[0], self.data[1]
+        n = X.shape[0]
+        if len(self.data) == 3:
+            return _sym(X.T @ (Xp - self.data[2])) / n
+        s, sp = X.sum(axis=0), Xp.sum(axis=0)
+        neg = (np.outer(s, sp) - X.T @ Xp) / (n * (n - 1))
+        return _sym(X.T @ Xp / n - neg)
+
+    def _cross_action(self, W, batch):
+        X, Xp = batch[0], batch[1]
+        B = X.shape[-2]
+        if len(batch) == 3:
+            D = Xp - batch[2]
+            return _mT(X) @ (D @ W) / B, _mT(D) @ (X @ W) / B
+        if B < 2:
+            raise ValueError("in-batch negatives need a minibatch of at least 2 pairs")
+        NW, NtW = _in_batch_negative_action(X, Xp, W)
+        return _mT(X) @ (Xp @ W) / B - NW, _mT(Xp) @ (X @ W) / B - NtW
+
+
+def alignment(source: Any) -> Alignment:
+    """The alignment (non-contrastive) loss on a data model or on arrays ``(X, Xp[, Xn])``.
+
+    Examples
+    --------
+    >>> from grassdyn.data import AugmentationModel
+    >>> model = AugmentationModel(5, [2.0], [1.0], rho=0.5, noise=0.1, rng=0)
+    >>> alignment(model).C.shape
+    (5, 5)
+    """
+    return Alignment(source)
+
+
+def contrastive(source: Any) -> Contrastive:
+    """The contrastive loss on a data model or on arrays ``(X, Xp)`` / ``(X, Xp, Xn)``."""
+    return Contrastive(source)
