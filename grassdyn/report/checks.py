@@ -1,0 +1,319 @@
+"""Checks that decide: a prediction against a measured interval, with a stated resolution.
+
+A report check compares a predicted number with a *measured interval*: a
+point estimate and a confidence interval that says how well the run pins the
+quantity down (a bootstrap over seeds, a regression's standard error, or a
+zero-width interval for a deterministic computation). It has three verdicts:
+
+``"pass"``
+    the interval is consistent with the prediction and narrow enough that it
+    could have excluded it;
+``"fail"``
+    the interval excludes the prediction;
+``"inconclusive"``
+    the interval is consistent with the prediction but too wide to tell: the
+    run has too few seeds or points for this check. It is not a pass.
+
+Relations
+---------
+``"within"``
+    *Estimation* of a predicted value (an exponent, a rate, a transition
+    point). Acceptance window: ``[low - tolerance, high + tolerance]``, where
+    ``tolerance`` (default 0) is a stated model error, e.g. the known
+    pre-asymptotic bias of a law checked at finite parameters. Fail if the
+    window misses the prediction. Otherwise pass only if the window's width
+    ``(high - low) + 2 tolerance`` is at most ``fraction * effect``, where
+    ``effect`` is the size of the effect being tested (how far the predicted
+    value lies from the null it must be told apart from: for an exponent
+    ``lr^{1/2}``, ``effect = 0.5``, since a window of width 0.5 could not tell
+    ``lr^{1/2}`` from ``lr^0``). Each check states ``why`` its ``effect`` and
+    ``fraction`` are what they are.
+``"<="`` and ``">="``
+    *Bounds* (an error at most a tolerance, a ratio at most the theorem's 1).
+    Pass if the whole interval satisfies the bound, fail if none of it does,
+    inconclusive if it straddles the bound.
+
+The verdicts of a claim combine as: any fail fails the claim; else any
+inconclusive makes it inconclusive; else it passes.
+
+>>> c = Check("exponent", bootstrap([0.48, 0.52, 0.50, 0.49, 0.51], rng=0), 0.5, "within", effect=0.5,
+...           why="tells lr^(1/2) from lr^0")
+>>> c.verdict
+'pass'
+>>> Check("exponent", Interval(0.27, 0.22, 0.32, "example"), 0.5, "within", effect=0.5, why="").verdict
+'fail'
+>>> Check("error", exact(3e-9), 1e-6, "<=", why="integrator tolerance").verdict
+'pass'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "RELATIONS",
+    "VERDICTS",
+    "Check",
+    "Interval",
+    "bootstrap",
+    "combine",
+    "exact",
+    "slope_interval",
+]
+
+#: The possible outcomes of a check, from best to worst.
+VERDICTS = ("pass", "inconclusive", "fail")
+
+#: How a check relates its measured interval to its prediction.
+RELATIONS = {
+    "within": "the prediction lies in the interval (widened by the tolerance), which is narrow enough",
+    "<=": "the whole interval lies at or below the prediction",
+    ">=": "the whole interval lies at or above the prediction",
+}
+
+#: Confidence level of every interval the report computes.
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A measured quantity: point ``estimate`` and confidence interval ``[low, high]``.
+
+    ``method`` says how the interval was obtained (for example ``"bootstrap
+    over 16 seeds, 95%"``), and is printed in the report's summary.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    method: str
+
+    def __post_init__(self) -> None:
+        for name in ("estimate", "low", "high"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        values = (self.estimate, self.low, self.high)
+        if all(math.isfinite(v) for v in values) and not self.low <= self.estimate <= self.high:
+            raise ValueError(
+                "interval must satisfy low <= estimate <= high, "
+                f"got {self.low} <= {self.estimate} <= {self.high}"
+            )
+
+    @property
+    def finite(self) -> bool:
+        return all(math.isfinite(v) for v in (self.estimate, self.low, self.high))
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+
+def exact(value: float, method: str = "deterministic computation") -> Interval:
+    """A zero-width interval: a measurement with no sampling error (a closed form, a fixed run)."""
+    value = float(value)
+    return Interval(value, value, value, method)
+
+
+def bootstrap(
+    samples: Any,
+    statistic: Callable[..., Any] = np.median,
+    *,
+    level: float = LEVEL,
+    resamples: int = 4000,
+    rng: Any = None,
+    what: str = "seeds",
+) -> Interval:
+    """Percentile bootstrap interval of ``statistic`` over the first axis of ``samples``.
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, ...)
+        One entry per independent replicate (seed) along the first axis.
+    statistic : callable
+        Maps an array of shape ``(n, ...)`` to a scalar; it is called as
+        ``statistic(resampled, axis=0)`` when it accepts ``axis`` (numpy
+        reductions) on a batch of resamples, else once per resample.
+    level : float
+        Confidence level of the interval.
+    resamples : int
+        Number of bootstrap resamples.
+    rng : numpy.random.Generator, int or None
+        Randomness of the resampling (the report passes a claim's stream).
+    what : str
+        What the replicates are, for the interval's description.
+
+    Notes
+    -----
+    Percentile bootstrap (Efron & Tibshirani 1993, ch. 13): resample the
+    replicates with replacement, recompute the statistic, take the
+    ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles. With ``n``
+    replicates the interval cannot resolve effects much smaller than the
+    spread of the replicates over ``sqrt(n)``: a check with too few seeds is
+    reported inconclusive rather than passed.
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim == 0 or x.shape[0] < 2:
+        raise ValueError(f"samples must have at least 2 replicates along axis 0, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        return Interval(math.nan, math.nan, math.nan,
+                        f"bootstrap over {x.shape[0]} {what}: non-finite samples")
+    gen = np.random.default_rng(rng)
+    n = x.shape[0]
+    idx = gen.integers(0, n, size=(resamples, n))
+    estimate = float(statistic(x, axis=0)) if _takes_axis(statistic) else float(statistic(x))
+    if _takes_axis(statistic):
+        # resample axis first, replicates second: one vectorised reduction over all resamples
+        values = np.asarray(statistic(np.moveaxis(x[idx], 1, 0), axis=0), dtype=float).reshape(resamples)
+    else:
+        values = np.array([float(statistic(x[i])) for i in idx])
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    low, high = min(float(low), estimate), max(float(high), estimate)
+    return Interval(estimate, low, high, f"bootstrap over {n} {what}, {round(100 * level)}%")
+
+
+def _takes_axis(statistic: Callable[..., Any]) -> bool:
+    return statistic in (np.median, np.mean, np.max, np.min, np.nanmedian, np.nanmean)
+
+
+def slope_interval(x: Any, y: Any, *, level: float = LEVEL) -> Interval:
+    """Least-squares slope of ``y`` on ``x`` with its t-interval from the fit's standard error.
+
+    The interval is ``slope +- t_{n-2, (1+level)/2} * SE`` (ordinary least
+    squares, residual variance estimated from the fit). Use it where the
+    points are deterministic (no seeds to resample); with seeds, prefer
+    :func:`bootstrap` of the slope over seeds, which also carries the
+    seeds' randomness.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D of one length, got shapes {x.shape} and {y.shape}")
+    if x.size < 3:
+        raise ValueError(f"a slope interval needs at least 3 points, got {x.size}")
+    fit = stats.linregress(x, y)
+    half = stats.t.ppf((1 + level) / 2, x.size - 2) * fit.stderr
+    return Interval(fit.slope, fit.slope - half, fit.slope + half,
+                    f"least-squares slope over {x.size} points, {round(100 * level)}% t-interval")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A measured interval against its prediction: pass, fail or inconclusive.
+
+    Parameters
+    ----------
+    quantity : str
+        What is measured, in words (printed in the summary).
+    measured : Interval
+        The measurement and its uncertainty.
+    predicted : float
+        The prediction (a value for ``"within"``, a bound for ``"<="``/``">="``).
+    relation : {"within", "<=", ">="}
+        See the module docstring.
+    tolerance : float
+        ``"within"`` only: a stated model error added on both sides of the
+        interval (default 0).
+    effect : float
+        ``"within"`` only: the size of the effect tested; the acceptance
+        window must be at most ``fraction * effect`` wide to decide.
+    fraction : float
+        ``"within"`` only, in (0, 1].
+    why : str
+        Why the tolerance, effect and fraction are what they are.
+    """
+
+    quantity: str
+    measured: Interval
+    predicted: float
+    relation: str
+    tolerance: float = 0.0
+    effect: float = math.nan
+    fraction: float = 0.5
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {', '.join(RELATIONS)}, got {self.relation!r}")
+        if not isinstance(self.measured, Interval):
+            raise TypeError(f"measured must be an Interval, got {type(self.measured).__name__}")
+        for name in ("predicted", "tolerance", "effect", "fraction"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if not math.isfinite(self.predicted):
+            raise ValueError(f"predicted must be finite, got {self.predicted}")
+        if not (math.isfinite(self.tolerance) and self.tolerance >= 0):
+            raise ValueError(f"tolerance must be finite and >= 0, got {self.tolerance}")
+        if self.relation == "within":
+            if not (math.isfinite(self.effect) and self.effect > 0):
+                raise ValueError(f"effect must be finite and > 0 for a 'within' check, got {self.effect}")
+            if not 0 < self.fraction <= 1:
+                raise ValueError(f"fraction must lie in (0, 1], got {self.fraction}")
+            if 2 * self.tolerance >= self.fraction * self.effect:
+                raise ValueError(
+                    f"tolerance {self.tolerance} leaves no room to decide: 2 * tolerance must be below "
+                    f"fraction * effect = {self.fraction * self.effect}"
+                )
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """The acceptance window: the interval widened by the tolerance."""
+        return self.measured.low - self.tolerance, self.measured.high + self.tolerance
+
+    @property
+    def resolution(self) -> float:
+        """Largest window width at which a ``"within"`` check decides (``fraction * effect``)."""
+        return self.fraction * self.effect
+
+    @property
+    def verdict(self) -> str:
+        m, p = self.measured, self.predicted
+        if not m.finite:
+            return "fail"
+        if self.relation == "<=":
+            return "pass" if m.high <= p else "fail" if m.low > p else "inconclusive"
+        if self.relation == ">=":
+            return "pass" if m.low >= p else "fail" if m.high < p else "inconclusive"
+        low, high = self.window
+        if not low <= p <= high:
+            return "fail"
+        return "pass" if high - low <= self.resolution else "inconclusive"
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.measured
+
+        def num(v: float) -> float | None:
+            # a non-finite measurement is a failed check, stored as null: results.json stays strict JSON
+            return v if math.isfinite(v) else None
+
+        return {
+            "quantity": self.quantity,
+            "measured": num(m.estimate),
+            "low": num(m.low),
+            "high": num(m.high),
+            "method": m.method,
+            "predicted": self.predicted,
+            "relation": self.relation,
+            "tolerance": self.tolerance,
+            "effect": num(self.effect),
+            "fraction": self.fraction,
+            "why": self.why,
+            "verdict": self.verdict,
+            "passed": self.passed,
+        }
+
+
+def combine(verdicts: Any) -> str:
+    """A claim's verdict from its checks': the worst of them (fail, then inconclusive, then pass).
+
+    >>> combine(["pass", "inconclusive"]), combine(["pass", "fail", "inconclusive"]), combine([])
+    ('inconclusive', 'fail', 'pass')
+    """
+    verdicts = list(verdicts)
+    return max(verdicts, key=VERDICTS.index, default="pass")
