@@ -1,7 +1,7 @@
 r"""Comparing SGD runs with the flows they discretise: deviation, order, noise, samples, identifiability.
 
 Pure functions returning arrays and small frozen dataclasses; nothing prints.
-Conventions (DESIGN.md §1): ``L(W) = -1/2 tr(W^T C W)``, Oja's subspace flow
+Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)``, Oja's subspace flow
 ``dW/dt = (I - W W^T) C W`` in gradient-flow time ``t`` (SGD step ``k`` at
 ``t = k * time_per_step``, see :mod:`grassdyn.sgd`), ``C = Q diag(lam) Q^T``
 with ``lam`` descending, and subspaces compared through their principal
@@ -647,7 +647,7 @@ def identifiability(W: Trajectory | ArrayLike, model: Any) -> Identifiability:
     Notes
     -----
     The content subspace ``span(A[:, :k])`` is the ground truth of the linear
-    content/style model (DESIGN.md §1; von Kügelgen et al., NeurIPS 2021):
+    content/style model (docs/conventions.md; von Kügelgen et al., NeurIPS 2021):
     with ``h = k`` a learned subspace identifies the content exactly when the
     distance is zero. For ``h != k`` the ``min(h, k)`` angles say how much of
     the smaller subspace lies in the larger.

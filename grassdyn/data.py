@@ -5,7 +5,7 @@ Latents ``z = (c, s)``: content ``c ~ N(0, diag(gc))`` in R^k and style
 ``A`` of shape ``(d, k + m)`` with orthonormal columns and ``eps ~ N(0, I_d)``.
 A positive view keeps the content, keeps a fraction ``rho`` of the style,
 ``s+ = rho s + sqrt(1 - rho^2) xi``, and draws fresh noise. A negative view is
-an independent draw. Hence (DESIGN.md §1)
+an independent draw. Hence (docs/conventions.md)
 
 .. math::
 

@@ -1,6 +1,6 @@
 r"""Gradient flows of quadratic objectives: exact solutions, vector fields and the limit.
 
-Conventions (DESIGN.md §1): ``L(W) = -1/2 tr(W^T C W)`` with ``C`` symmetric,
+Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)`` with ``C`` symmetric,
 ``t`` is gradient-flow time, and
 
 - the Grassmannian flow (Oja's subspace flow) is ``dW/dt = (I - W W^T) C W``;
@@ -411,7 +411,7 @@ def grassmann_closed_form(
     ``Omega = Y^T dY/dt = tril(S,-1) - triu(S,1)``, ``S = Y^T diag(lam) Y``
     (differentiate ``e^{Lambda t} Y0 = Y R``). It differs from the polar
     frame ``e^{Ct} W0 (W0^T e^{2Ct} W0)^{-1/2}`` by a time-dependent rotation
-    (DESIGN.md §1); both span the same subspace.
+    (docs/conventions.md); both span the same subspace.
 
     Examples
     --------
@@ -632,7 +632,7 @@ def oja_rhs(C: ArrayLike, W: ArrayLike, *, check: bool = True) -> np.ndarray:
 def riccati_rhs(C: ArrayLike, P: ArrayLike, *, check: bool = True) -> np.ndarray:
     """The Riccati vector field ``C P + P C - 2 P C P`` on projectors, shape ``(..., d, d)``.
 
-    Oja's flow written for ``P = W W^T`` [YHM94]_ (DESIGN.md §1).
+    Oja's flow written for ``P = W W^T`` [YHM94]_ (docs/conventions.md).
 
     Parameters
     ----------

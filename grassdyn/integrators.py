@@ -1,6 +1,6 @@
 r"""ODE integrators for gradient flows on Gr(d, h) and on R^{d x h}.
 
-What is integrated is the gradient flow of an objective (DESIGN.md §1; time is
+What is integrated is the gradient flow of an objective (docs/conventions.md; time is
 gradient-flow time):
 
 - ``manifold="grassmann"``: ``dW/dt = -(I - W W^T) egrad(W)``, the

@@ -7,7 +7,7 @@ pyplot state is touched, so the functions work under any backend, in
 scripts, notebooks and tests alike; pass ``ax=`` to draw into an existing
 axes (the figure of that axes is returned).
 
-Conventions (DESIGN.md §1): ``t`` is gradient-flow time (SGD step ``k`` with
+Conventions (docs/conventions.md): ``t`` is gradient-flow time (SGD step ``k`` with
 learning rate ``lr`` is drawn at ``t = k lr``); distances between subspaces
 are geodesic, ``||theta||_2`` over principal angles, in radians. Curves with
 a leading seed axis are drawn as their median with a band spanning the

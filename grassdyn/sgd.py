@@ -4,7 +4,7 @@ r"""Finite-width, finite-sample SGD simulations of gradient flows, all seeds at 
 ``W`` of shape ``(d, h)``, for ``seeds`` independent runs advanced together as
 stacked arrays ``(seeds, d, h)`` (batched matmul, batched QR/SVD).
 
-**Geometry** (DESIGN.md §1). ``manifold="grassmann"``: Riemannian SGD
+**Geometry** (docs/conventions.md). ``manifold="grassmann"``: Riemannian SGD
 [Bon13]_, [AMS08]_ with the quotient metric of [EAS98]_,
 
 .. math:: W_{k+1} = R_{W_k}(-\eta\, g_k), \qquad g_k = (I - W_k W_k^\top)\, G_k,
@@ -19,7 +19,7 @@ quadratic loss ``L = -1/2 tr(W^T C W)`` its columns collapse onto the top
 eigenvector of ``C``.
 
 **Time.** A run with plain SGD records ``t = k * lr`` after ``k`` steps
-(DESIGN.md §1). Heavy-ball momentum with coefficient ``beta``
+(docs/conventions.md). Heavy-ball momentum with coefficient ``beta``
 [Pol64]_ (``M_{k+1} = beta M_k + g_k``, step ``-lr M_{k+1}``) moves, once its
 velocity has settled, ``lr / (1 - beta)`` times as far per step as plain SGD:
 to first order in ``lr`` it follows the same gradient flow with time

@@ -1,6 +1,6 @@
 r"""Predictions for the flows of :mod:`grassdyn.flows`: rates, times to accuracy, collapse.
 
-Conventions (DESIGN.md §1): ``L(W) = -1/2 tr(W^T C W)``, Oja's subspace flow
+Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)``, Oja's subspace flow
 ``dW/dt = (I - W W^T) C W`` and the naive flow ``dW/dt = C W``, in
 gradient-flow time ``t``; ``C = Q diag(lam) Q^T`` with ``lam`` descending.
 

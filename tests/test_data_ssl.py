@@ -1,4 +1,4 @@
-"""The augmentation data model and the SSL losses built on it (DESIGN.md §1).
+"""The augmentation data model and the SSL losses built on it (docs/conventions.md).
 
 Statistical checks use a fixed seed and a tolerance of 5 standard errors per
 entry (a false alarm has probability ~6e-7 per entry under the CLT).

@@ -1,6 +1,6 @@
 """Closed forms of Oja's subspace flow and of the naive flow, checked as theorems.
 
-Conventions (DESIGN.md §1): L = -1/2 tr(W^T C W); Grassmannian flow
+Conventions (docs/conventions.md): L = -1/2 tr(W^T C W); Grassmannian flow
 dW/dt = (I - W W^T) C W, naive flow dW/dt = C W; t is gradient-flow time.
 Subspaces are compared through principal angles (or projectors), never frames.
 """

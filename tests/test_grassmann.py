@@ -1,6 +1,6 @@
 """Theorems of Grassmannian geometry, checked as hypothesis properties and on exact hand-derived cases.
 
-Conventions (DESIGN.md §1): frames W (d, h) with W^T W = I; tangent vectors W^T V = 0; metric
+Conventions (docs/conventions.md): frames W (d, h) with W^T W = I; tangent vectors W^T V = 0; metric
 tr(V1^T V2); geodesic distance ||theta||_2 over principal angles theta.
 """
 

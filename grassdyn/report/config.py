@@ -46,7 +46,7 @@ DEFAULT_TOML = """\
 seed = 20240607
 
 [model]
-# The augmentation data model (DESIGN.md section 1) and the loss trained on it.
+# The augmentation data model (docs/conventions.md) and the loss trained on it.
 # The contrastive generator has eigenvalues content + rho * style (+ zeros).
 d = 16
 content = [5.0, 3.0, 2.0]

@@ -1,6 +1,6 @@
 r"""Exact fixed points, stability and closed-form checks for the quadratic flows, with sympy.
 
-Conventions (DESIGN.md §1): ``L(W) = -1/2 tr(W^T C W)``, ``C`` symmetric, ``t``
+Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)``, ``C`` symmetric, ``t``
 gradient-flow time, and
 
 - the Grassmannian flow (Oja's subspace flow) ``dW/dt = (I - W W^T) C W`` on

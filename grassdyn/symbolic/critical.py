@@ -318,7 +318,7 @@ def rank_one_collapse(eigenvalues: Sequence[Any], h: int, W0: object = None) -> 
     -----
     ``W(t) = e^{Ct} W0`` [HM94]_; its entries in row ``k`` scale as
     ``e^{(lam_k - lam_1) t}``, so every column turns to ``e_1``: for h >= 2
-    the columns become parallel (DESIGN.md §1, dimension collapse).
+    the columns become parallel (docs/conventions.md, dimension collapse).
 
     Examples
     --------

@@ -171,7 +171,7 @@ def sqrt_frame_candidate(h: int) -> ClosedForm:
 
     It is orthonormal and spans ``span(e^{Ct} W0)``, so its projector is the
     projector closed form; but it is not the frame Oja's ODE produces when
-    ``h >= 2`` (the two differ by a time-dependent rotation; DESIGN.md §1):
+    ``h >= 2`` (the two differ by a time-dependent rotation; docs/conventions.md):
     ``verify()`` gives ``"does not solve"``. For ``h = 1`` the square root is
     the norm, ``O(1)`` has no rotations, and it does solve the ODE.
 

@@ -1,6 +1,6 @@
 """Claim: SSL identifies the content subspace exactly when the augmentation is strong enough.
 
-In the content/style model (DESIGN.md §1; von Kügelgen et al., NeurIPS 2021)
+In the content/style model (docs/conventions.md; von Kügelgen et al., NeurIPS 2021)
 the contrastive generator is ``A diag(gc, rho gs) A^T``: its top-k
 eigenspace is the content subspace ``span(A[:, :k])`` when
 ``min(gc) > rho max(gs)``, and contains a style direction when
