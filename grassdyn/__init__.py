@@ -1,7 +1,8 @@
 """grassdyn: gradient-flow dynamics on the Grassmannian for linear self-supervised learning.
 
-Submodules are imported on first use (``gd.flows``, ``gd.symbolic``, ...), so
-``import grassdyn`` stays light and sympy or matplotlib load only when needed.
+Submodules (and :class:`Trajectory`) are imported on first use
+(``gd.flows``, ``gd.symbolic``, ...), so ``import grassdyn`` stays light and
+numpy, sympy or matplotlib load only when needed.
 
 >>> import grassdyn as gd
 >>> W0 = gd.grassmann.random_point(6, 2, rng=0)
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
-
-from grassdyn.trajectory import Trajectory
 
 __version__ = "0.1.0"
 
@@ -39,6 +38,12 @@ _SUBMODULES = (
 __all__ = ["Trajectory", "__version__", *_SUBMODULES]
 
 def __getattr__(name: str) -> Any:
+    if name == "Trajectory":
+        # lazy too: `grassdyn --help` and Ctrl-C handling start before numpy is imported
+        from grassdyn.trajectory import Trajectory
+
+        globals()[name] = Trajectory
+        return Trajectory
     if name in _SUBMODULES:
         module = importlib.import_module(f"grassdyn.{name}")
         globals()[name] = module

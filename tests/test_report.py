@@ -245,7 +245,7 @@ def test_a_failed_check_reads_as_failed(report):
 def test_the_command_exits_1_when_a_check_fails(monkeypatch, tmp_path, report):
     results = json.loads(json.dumps(report[2]))
     results["claims"]["collapse"]["passed"] = False
-    monkeypatch.setattr("grassdyn.report.run.run_report", lambda cfg, out, progress=None: results)
+    monkeypatch.setattr("grassdyn.report.run.run_report", lambda cfg, out, **kw: results)
     assert main(["report", "--quick", "--quiet", "--out", str(tmp_path)]) == 1
 
 

@@ -9,12 +9,19 @@ Files written into the output directory:
 - ``summary.md``: each claim with its measured numbers and a pass/fail
   against its prediction, and the symbolic stability table;
 - ``config.toml``: the resolved configuration; ``grassdyn report --config
-  config.toml`` reproduces the numbers (every random draw derives from its seed).
+  config.toml`` reproduces the numbers (every random draw derives from its seed);
+- ``.grassdyn-report.json``: the marker naming the files of the report.
+
+The directory is written atomically (:mod:`grassdyn.report.output`): the files
+go into a hidden directory beside ``out``, which replaces ``out`` whole only
+once the report is complete; an interrupted run leaves ``out`` as it was.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +32,7 @@ from grassdyn import __version__
 from grassdyn.report.claims import BY_NAME, CLAIMS, ClaimResult
 from grassdyn.report.config import dumps_config
 from grassdyn.report.figures import FIGURES
+from grassdyn.report.output import atomic_write_text, report_directory
 from grassdyn.report.progress import Progress
 from grassdyn.report.schema import SCHEMA_VERSION
 from grassdyn.report.summary import summary
@@ -52,13 +60,19 @@ def compute_claims(
 
 
 def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
-    """Write ``stem.png`` and ``stem.svg`` into ``out``; return the file names."""
+    """Write ``stem.png`` and ``stem.svg`` into ``out``, each atomically; return the file names."""
     files = []
     for fmt in FIGURE_FORMATS:
         name = f"{stem}.{fmt}"
-        # no date and a fixed id salt: the SVG is byte-identical across runs of one configuration
-        with matplotlib.rc_context({"svg.hashsalt": "grassdyn"}):
-            fig.savefig(out / name, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+        try:
+            # no date and a fixed id salt: the SVG is byte-identical across runs of one configuration
+            with os.fdopen(fd, "wb") as f, matplotlib.rc_context({"svg.hashsalt": "grassdyn"}):
+                fig.savefig(f, format=fmt, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None)
+            os.replace(tmp, out / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         files.append(name)
         # the first save placed the axes; freezing that layout spares the next format a second pass
         fig.set_layout_engine("none")
@@ -69,18 +83,28 @@ def _round_trip(x: Any) -> Any:
     return json.loads(json.dumps(x))
 
 
-def run_report(cfg: dict[str, Any], out: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
+def run_report(
+    cfg: dict[str, Any], out: str | Path, *, progress: Progress | None = None, force: bool = False
+) -> dict[str, Any]:
     """Run every claim of the report on the resolved configuration ``cfg``, write into ``out``.
+
+    ``out`` is replaced whole, atomically, once the report is complete; it
+    must be missing, empty or an earlier grassdyn report unless ``force``
+    (:func:`grassdyn.report.output.check_replaceable`), which is checked
+    before any computation.
 
     Returns
     -------
     dict
         The content of ``results.json``.
     """
+    with report_directory(out, force=force, version=__version__) as tmp:
+        return _run_into(cfg, tmp, progress)
+
+
+def _run_into(cfg: dict[str, Any], out: Path, progress: Progress | None) -> dict[str, Any]:
     start = time.perf_counter()
     progress = progress if progress is not None else Progress(False)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     results, timing = compute_claims(cfg, progress=progress)
     claims = _round_trip({name: r.to_json() for name, r in results.items()})
     data = {name: c["data"] for name, c in claims.items()}
@@ -126,6 +150,6 @@ def write_claim(
     files = save_figure(figure(claim["data"]), out, name) if figure is not None else []
     doc = {"grassdyn_version": __version__, "config": cfg, "claim": name, **claim,
            "seconds": timing[name], "files": files}
-    (out / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    (out / f"{name}.md").write_text(claim_section(name, claim, files[0] if files else None), encoding="utf-8")
+    atomic_write_text(out / f"{name}.json", json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out / f"{name}.md", claim_section(name, claim, files[0] if files else None))
     return doc
