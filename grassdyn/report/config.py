@@ -146,7 +146,7 @@ seeds = 8
 sample_seeds = 24
 
 [identifiability]
-rhos = [0.0, 0.4, 0.45, 0.475, 0.5, 0.525, 0.55, 0.6, 1.0]
+rhos = [0.0, 0.45, 0.475, 0.5, 0.525, 0.55, 1.0]
 seeds = 3
 
 [stability]

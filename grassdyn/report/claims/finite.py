@@ -158,11 +158,11 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "steps": c["steps"],
     }
     statement = (
-        f"Online SGD at lr {c['lr']:g} for {c['steps']} steps ({c['seeds']} seeds) fluctuates around the "
-        "limit with a root-mean-square distance predicted by the linearised (Ornstein-Uhlenbeck) "
-        "model, falling like `B^(-1/2)`; full-batch GD on a fixed data set of n pairs converges to the "
-        "empirical limit, whose distance to the population limit falls like `n^(-1/2)`, within the "
-        "Davis-Kahan bound."
+        f"Online SGD at lr {c['lr']:g} for {c['steps']} steps ({c['seeds']} seeds per batch size) "
+        "fluctuates around the limit with a root-mean-square distance predicted by the linearised "
+        "(Ornstein-Uhlenbeck) model, falling like `B^(-1/2)`; full-batch GD on a fixed data set of n pairs "
+        f"({c['sample_seeds']} data sets per n) converges to the empirical limit, whose distance to the "
+        "population limit falls like `n^(-1/2)`, within the Davis-Kahan bound."
     )
     return ClaimResult(NAME, TITLE, statement, checks, data)
 

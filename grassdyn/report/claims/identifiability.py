@@ -162,7 +162,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "predicted_transition": predicted,
         "measured_transition": measured,
         "flow_transition": flow_transition,
-        "flow_end_transition": flow_end_transition,
+        "flow_end_transition": flow_end_transition if math.isfinite(flow_end_transition) else None,
         "t_end": t_end,
         "t_long": t_long,
         "threshold": THRESHOLD,
