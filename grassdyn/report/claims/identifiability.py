@@ -181,8 +181,8 @@ def figure(data: dict[str, Any]) -> Figure:
     """Distance to the content subspace against rho (flow at SGD's horizon and at a long one, SGD)."""
     return plotting.identifiability(
         data["rhos"],
-        {f"flow at t = {data['t_end']:g}": data["flow_distance"], "SGD": data["sgd_distance"],
-         f"flow at t = {data['t_long']:g}": data["flow_long_distance"]},
+        {f"flow at t = {data['t_long']:g}": data["flow_long_distance"],
+         f"flow at t = {data['t_end']:g}": data["flow_distance"], "SGD": data["sgd_distance"]},
         transition=data["predicted_transition"],
         measured_transition=data["measured_transition"],
     )
