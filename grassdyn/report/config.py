@@ -131,7 +131,6 @@ seeds = 2
 
 [dynamics]
 n_times = 41
-lrs = [0.08, 0.04, 0.02, 0.01]
 seeds = 8
 
 [width]
@@ -143,11 +142,9 @@ steps = 300
 batch_sizes = [16, 64, 256]
 sample_sizes = [100, 400, 1600]
 seeds = 8
-sample_seeds = 24
 
 [identifiability]
 rhos = [0.0, 0.45, 0.475, 0.5, 0.525, 0.55, 1.0]
-seeds = 3
 
 [stability]
 eigenvalues = [2, 1, 0]
