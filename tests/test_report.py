@@ -320,6 +320,22 @@ def test_rho_07_no_longer_passes_the_sgd_order_check():
     assert _sgd_order("").verdict == "pass"  # the same check decides at the quick configuration
 
 
+@pytest.mark.parametrize(
+    "text, match",
+    [("[dynamics]\nseeds = 1", r"\[dynamics\] seeds = 1: must be >= 2"),
+     ("[dynamics]\nlrs = [0.08, 0.04, 0.02]", r"\[dynamics\] lrs: needs at least 4 distinct"),
+     ("[dynamics]\norder_fraction = 0", r"\[dynamics\] order_fraction = 0: must be > 0"),
+     ("[finite]\nslope_fraction = 1.5", r"\[finite\] slope_fraction = 1.5: must be <= 1"),
+     ("[dynamics]\norder_tol = 0.3", "unknown key 'order_tol' in \\[dynamics\\]")],
+    ids=["one-seed", "three-lrs", "fraction-zero", "fraction-above-one", "removed-tolerance-key"],
+)
+def test_the_configuration_refuses_checks_that_could_not_decide(text, match):
+    from grassdyn.report.config import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        loads_config(text)
+
+
 def test_too_few_seeds_make_a_check_inconclusive_not_passed():
     check = _sgd_order("[dynamics]\nseeds = 2")
     assert check.verdict == "inconclusive"

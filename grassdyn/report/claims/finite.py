@@ -17,6 +17,17 @@ population limit shrinks like ``n^{-1/2}`` (``||C_hat - C|| = O(n^{-1/2})``)
 and ``||sin Theta||_F`` stays below the Davis–Kahan bound in the variant of
 Yu, Wang & Samworth (2015), ``2 min(sqrt(h) ||E||_2, ||E||_F) / (lam_h - lam_{h+1})``
 (:func:`grassdyn.compare.finite_sample_effect`).
+
+*Checks.* Both exponents are fitted on the mean over seeds of the logarithm,
+and bootstrapped over the seeds of each point
+(:func:`grassdyn.report.checks.bootstrap_slope`); the amplitude is the
+measured RMS spread over its prediction, averaged over B on the log scale
+and bootstrapped over seeds. The linearisation is a small-angle expansion,
+so its relative error grows like the squared spread: the configured batch
+sizes keep the spread small (B >= 16: below about 0.15 rad; at B = 4 it is
+0.3 rad and the measured spread is about 5% above the prediction, which
+bends the fitted slope). Davis-Kahan is a bound for every data set: the
+largest ratio over all of them is compared with 1.
 """
 
 from __future__ import annotations
