@@ -41,10 +41,13 @@ def test_within_fails_exactly_when_the_window_misses_the_prediction(m, p, tol, e
             Check("q", m, p, "within", tolerance=tol, effect=effect, fraction=fraction)
         return
     c = Check("q", m, p, "within", tolerance=tol, effect=effect, fraction=fraction)
-    inside = m.low - tol <= p <= m.high + tol
+    low, high = m.low - tol, m.high + tol
+    inside = low <= p <= high
+    narrow = high - low <= fraction * effect
+    assert c.window == (low, high)
     assert (c.verdict == "fail") is (not inside)
-    assert (c.verdict == "pass") is (inside and m.width + 2 * tol <= fraction * effect)
-    assert (c.verdict == "inconclusive") is (inside and m.width + 2 * tol > fraction * effect)
+    assert (c.verdict == "pass") is (inside and narrow)
+    assert (c.verdict == "inconclusive") is (inside and not narrow)
     assert c.passed is (c.verdict == "pass")
 
 
