@@ -124,7 +124,8 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     progress.finish()
     Bs, ns = np.asarray(c["batch_sizes"]), np.asarray(c["sample_sizes"])
     batch_fit = bootstrap_slope(np.log(Bs), np.log(batch["rms"]), np.mean, rng=rng)
-    sample_fit = bootstrap_slope(np.log(ns), np.log(samples["deviation"]), np.mean, rng=rng)
+    sample_fit = bootstrap_slope(np.log(ns), np.log(samples["deviation"]), np.mean, rng=rng,
+                                 what="data sets")
     batch_slope, sample_slope = batch_fit.estimate, sample_fit.estimate
     predicted = batch["predicted"]
 
@@ -135,7 +136,8 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     ratio = bootstrap(batch["rms"].T ** 2, amplitude, rng=rng)
     fraction = c["slope_fraction"]
     slope_why = (f"the exponent is the effect (no dependence: slope 0); a passing window is at most "
-                 f"{fraction * 0.5:.3g} wide ({fraction:g} of it)")
+                 f"{fraction * 0.5:.3g} wide ({fraction:g} of it)"
+                 + (", which also excludes -1, the slope of a squared distance" if fraction < 1 else ""))
     checks = [
         Check("slope of the stationary SGD spread against batch size (log-log, mean log over seeds)",
               batch_fit, BATCH_SLOPE, "within", effect=-BATCH_SLOPE, fraction=fraction, why=slope_why),
