@@ -336,6 +336,14 @@ def test_the_configuration_refuses_checks_that_could_not_decide(text, match):
         loads_config(text)
 
 
+def test_a_horizon_too_short_for_the_transition_reads_inconclusive():
+    # at t = 10 the flow itself crosses far before rho*: the known shift leaves no room to decide
+    cfg = loads_config("[identifiability]\nsteps = 100", quick=True)
+    check = BY_NAME["identifiability"].compute(cfg, Progress(False)).checks[0]
+    assert check.verdict == "inconclusive"
+    assert "widened by the flow's finite-horizon shift" in check.measured.method
+
+
 def test_too_few_seeds_make_a_check_inconclusive_not_passed():
     check = _sgd_order("[dynamics]\nseeds = 2")
     assert check.verdict == "inconclusive"
