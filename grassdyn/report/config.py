@@ -76,6 +76,7 @@ t_max = 8.0
 n_times = 81
 integrator_rtol = 1e-8
 max_integrator_error = 1e-6
+# at least 4: GD's order is fitted with its first correction term, e = a lr^p (1 + b lr)
 lrs = [0.08, 0.04, 0.02, 0.01]
 batch_size = 32
 seeds = 16
