@@ -36,6 +36,7 @@ from grassdyn.trajectory import Trajectory
 __all__ = [
     "collapse",
     "distance_to_limit",
+    "exp_label",
     "identifiability",
     "log_scale",
     "scaling",
@@ -107,14 +108,33 @@ def _distance_curve(name: str, run: Any, limit: ArrayLike | None) -> tuple[np.nd
     )
 
 
+def exp_label(rate: float) -> str:
+    r"""The mathtext of ``e^{-rate t}``, with the rate printed as a person would write it.
+
+    >>> exp_label(1.0), exp_label(0.5), exp_label(2.0), exp_label(0.0)
+    ('$e^{-t}$', '$e^{-0.5t}$', '$e^{-2t}$', '$e^{0}$')
+    """
+    rate = float(rate)
+    if rate == 0:
+        return "$e^{0}$"
+    coefficient = f"{abs(rate):.3g}"
+    sign = "-" if rate > 0 else ""
+    return f"$e^{{{sign}{'' if coefficient == '1' else coefficient}t}}$"
+
+
 def _rate_line(ax: Axes, t: np.ndarray, y: np.ndarray, rate: float, label: str, color: str = "0.3") -> None:
-    """``c e^{-rate t}`` through the curve's value at a third of its span (past the transient)."""
+    """``c e^{-rate t}`` through the curve's value at a third of its span (past the transient).
+
+    Drawn dashed above the data (``zorder``): a prediction that matches its
+    data would otherwise vanish beneath it.
+    """
     y1 = np.median(y, axis=0) if y.ndim == 2 else y
     i = int(np.searchsorted(t, t[0] + (t[-1] - t[0]) / 3))
     i = min(i, len(t) - 1)
     if not y1[i] > 0:
         return
-    ax.plot(t, y1[i] * np.exp(-rate * (t - t[i])), linestyle="--", color=color, linewidth=1, label=label)
+    ax.plot(t, y1[i] * np.exp(-rate * (t - t[i])), linestyle=(0, (4, 2)), color=color, linewidth=1.3,
+            label=label, zorder=5)
 
 
 def distance_to_limit(
@@ -157,7 +177,7 @@ def distance_to_limit(
                  "alpha": 0.45 if i == 0 else 1.0, "zorder": 3 if i == 1 else 2}
         _line_band(ax, t, np.maximum(y, 1e-300), _COLORS[i % len(_COLORS)], str(label), **style)
     if rate is not None:
-        _rate_line(ax, *first, float(rate), f"predicted rate $e^{{-{float(rate):.3g}\\,t}}$")
+        _rate_line(ax, *first, float(rate), f"predicted rate {exp_label(rate)}")
     log_scale(ax)
     ax.set_xlabel("flow time $t$ (SGD: step $\\times$ lr)")
     ax.set_ylabel("distance to limit $\\|\\theta\\|_2$ (rad)")
@@ -266,10 +286,11 @@ def width_independence(
         color = _COLORS[i % len(_COLORS)]
         limit = None if limits is None else limits.get(h)
         t, y = _distance_curve(f"h = {h}", run, limit)
-        _line_band(ax, t, np.maximum(y, 1e-300), color, f"$h = {h}$")
         if h not in rates:
             raise ValueError(f"rates has no entry for width h = {h}")
-        _rate_line(ax, t, y, float(rates[h]), f"predicted $e^{{-{float(rates[h]):.3g}\\,t}}$", color=color)
+        # the data wide and pale, the prediction dashed and dark on top of it
+        _line_band(ax, t, np.maximum(y, 1e-300), color, f"$h = {h}$", linewidth=3.0, alpha=0.45)
+        _rate_line(ax, t, y, float(rates[h]), f"predicted {exp_label(rates[h])}", color=color)
     log_scale(ax)
     ax.set_xlabel("flow time $t$")
     ax.set_ylabel("distance to top-$h$ eigenspace (rad)")
@@ -295,6 +316,8 @@ def scaling(
     label: str = "measured",
     bound_label: str = "bound",
     color_index: int = 0,
+    marker: str = "o",
+    linestyle: str = "-",
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -315,6 +338,9 @@ def scaling(
     bound_label : str
     color_index : int
         Colour of this series, so that several can share one axes.
+    marker, linestyle : str
+        Of the measured series (matplotlib codes), to tell apart series that
+        may coincide.
 
     Returns
     -------
@@ -336,13 +362,14 @@ def scaling(
     color = _COLORS[int(color_index) % len(_COLORS)]
     med = np.median(y, axis=1) if y.ndim == 2 else y
     slope = _fit_slope(x, med) if fitted_slope is None else float(fitted_slope)
-    ax.plot(x, med, "o-", color=color, label=f"{label} (fitted slope {slope:.2f})")
+    ax.plot(x, med, marker=marker, linestyle=linestyle, color=color,
+            label=f"{label} (fitted slope {slope:.2f})")
     if y.ndim == 2:
         ax.fill_between(x, y.min(axis=1), y.max(axis=1), color=color, alpha=0.2, linewidth=0)
     if predicted_slope is not None:
         anchor_x, anchor_y = np.exp(np.mean(np.log(x))), np.exp(np.mean(np.log(med)))
-        ax.plot(x, anchor_y * (x / anchor_x) ** predicted_slope, "--", color=color, alpha=0.6,
-                label=f"predicted slope {float(predicted_slope):.2f}")
+        ax.plot(x, anchor_y * (x / anchor_x) ** predicted_slope, "--", color=color, alpha=0.8,
+                label=f"predicted slope {float(predicted_slope):.2f}", zorder=5)
     if bound is not None:
         b = as_float_array(bound, "bound", min_ndim=1)
         if b.shape[0] != x.shape[0] or b.ndim > 2:
@@ -396,11 +423,15 @@ def identifiability(
         y = as_float_array(dist, f"distances[{label!r}]", min_ndim=1)
         if y.shape[0] != r.shape[0] or y.ndim > 2:
             raise ValueError(f"distances[{label!r}] must have shape (R,) or (R, S) with R = {r.shape[0]}")
-        _line_band(ax, r, y.T, _COLORS[i % len(_COLORS)], str(label), marker="o", markersize=3)
+        # as in distance_to_limit: the first curve wide and pale, the second dashed on top, so that
+        # curves that agree (the flow at two horizons far from rho*) stay visible
+        style = {"linestyle": (0, (4, 2)) if i == 1 else "-", "linewidth": {0: 3.5}.get(i, 1.4),
+                 "alpha": 0.45 if i == 0 else 1.0, "zorder": 3 if i == 1 else 2}
+        _line_band(ax, r, y.T, _COLORS[i % len(_COLORS)], str(label), marker="o", markersize=3, **style)
     if transition is not None:
         ax.axvline(transition, color="0.3", linestyle="--", label=f"predicted $\\rho^* = {transition:.3g}$")
     if measured_transition is not None:
-        ax.axvline(measured_transition, color=_COLORS[1], linestyle=":",
+        ax.axvline(measured_transition, color="0.45", linestyle=":",
                    label=f"measured transition {measured_transition:.3g}")
     ax.set_xlabel("fraction of style kept $\\rho$ (1: no augmentation)")
     ax.set_ylabel("distance to content subspace (rad)")

@@ -110,6 +110,56 @@ def test_width_independence_draws_one_curve_and_one_prediction_per_width(oja):
         plotting.width_independence(runs, {1: 1.0})
 
 
+@pytest.mark.parametrize(
+    "rate, text", [(1.0, "$e^{-t}$"), (0.5, "$e^{-0.5t}$"), (2.0, "$e^{-2t}$"), (1.23456, "$e^{-1.23t}$"),
+                   (0.0, "$e^{0}$"), (-1.0, "$e^{t}$")])
+def test_rates_print_as_a_person_writes_them(rate, text):
+    # issue 9: legends read "e^{-1t}"
+    assert plotting.exp_label(rate) == text
+
+
+def test_predicted_rates_are_drawn_dashed_on_top_of_the_data_with_readable_labels():
+    runs = {1: {"t": T, "distance": np.exp(-T)}, 2: {"t": T, "distance": 0.5 * np.exp(-0.5 * T)}}
+    ax = plotting.width_independence(runs, {1: 1.0, 2: 0.5}).axes[0]
+    data, predicted = ax.get_lines()[0::2], ax.get_lines()[1::2]
+    assert all(p.get_zorder() > d.get_zorder() for d, p in zip(data, predicted, strict=True))
+    assert all(p.get_linestyle() == "--" for p in predicted)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "predicted $e^{-t}$" in labels and "predicted $e^{-0.5t}$" in labels
+    assert not any("-1t" in label or "-1\\," in label for label in labels)
+    lines = plotting.distance_to_limit({"a": {"t": T, "distance": np.exp(-T)}}, rate=1.0).axes[0].get_lines()
+    assert lines[1].get_label() == "predicted rate $e^{-t}$" and lines[1].get_zorder() > lines[0].get_zorder()
+
+
+def test_scaling_series_can_be_told_apart_by_marker_and_linestyle():
+    x, y = np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.7, 0.5])
+    ax = plotting.scaling(x, y, label="a").axes[0]
+    plotting.scaling(x, y, label="b", marker="s", linestyle="--", color_index=1, ax=ax)
+    a, b = ax.get_lines()
+    assert (a.get_marker(), a.get_linestyle()) == ("o", "-")
+    assert (b.get_marker(), b.get_linestyle()) == ("s", "--")
+
+
+def test_the_finite_samples_figure_gives_angles_and_sines_panels_of_their_own():
+    # issue 9: GD's distance and the empirical limit's ||sin Theta||_F coincided on one axes,
+    # labelled "(rad)" although a norm of sines is not an angle
+    from grassdyn.report.claims import finite
+
+    rng = np.random.default_rng(0)
+    ns, Bs = np.array([100, 400, 1600]), np.array([16, 64, 256])
+    dev = 3.0 / np.sqrt(ns)[:, None] * np.exp(rng.normal(0, 0.1, (3, 8)))
+    data = {"batch_sizes": Bs, "batch_deviation": 0.6 / np.sqrt(Bs)[:, None] * np.ones((3, 4)),
+            "batch_prediction": 0.6 / np.sqrt(Bs), "batch_slope": -0.5, "sample_sizes": ns,
+            "sample_deviation": dev, "sin_theta_fro": np.sin(dev), "davis_kahan_bound": 10 * dev,
+            "sample_slope": -0.5}
+    fig = finite.figure(data)
+    _assert_drawn(fig)
+    _, ax_n, ax_dk = fig.axes
+    assert "(rad)" in ax_n.get_ylabel() and "(rad)" not in ax_dk.get_ylabel()
+    assert "sin" in ax_dk.get_ylabel()
+    np.testing.assert_allclose(ax_dk.get_lines()[0].get_ydata(), np.median(np.sin(dev), axis=1))
+
+
 def test_scaling_draws_the_predicted_power_law():
     x = np.array([4.0, 16.0, 64.0])
     y = 0.3 * x**-0.5

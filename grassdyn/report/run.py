@@ -6,8 +6,9 @@ Files written into the output directory:
   :data:`grassdyn.report.figures.FIGURES`, drawn from the very numbers
   stored in ``results.json`` (the data are round-tripped through JSON first);
 - ``results.json`` (schema: :mod:`grassdyn.report.schema`);
-- ``summary.md``: each claim with its measured numbers and a pass/fail
-  against its prediction, and the symbolic stability table;
+- ``summary.md``: each claim with its measured intervals and a verdict
+  (pass, inconclusive or fail) against its prediction, and the symbolic
+  stability table;
 - ``config.toml``: the resolved configuration; ``grassdyn report --config
   config.toml`` reproduces the numbers (every random draw derives from its seed);
 - ``.grassdyn-report.json``: the marker naming the files of the report.
@@ -29,6 +30,7 @@ from typing import Any
 import matplotlib
 
 from grassdyn import __version__
+from grassdyn.report.checks import combine
 from grassdyn.report.claims import BY_NAME, CLAIMS, ClaimResult
 from grassdyn.report.config import dumps_config
 from grassdyn.report.figures import FIGURES
@@ -120,6 +122,7 @@ def _run_into(cfg: dict[str, Any], out: Path, progress: Progress | None) -> dict
         "schema_version": SCHEMA_VERSION,
         "grassdyn_version": __version__,
         "config": cfg,
+        "verdict": combine(c["verdict"] for c in claims.values()),
         "passed": all(c["passed"] for c in claims.values()),
         "claims": claims,
         "figures": figures,

@@ -5,16 +5,20 @@ resolved configuration, so that ``grassdyn report --config config.toml``
 reproduces the run exactly (timings aside)::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "grassdyn_version": "0.1.0",
       "config": {...},                 # the resolved configuration (see grassdyn.report.config.SPEC)
-      "passed": true,                  # every check of every claim passed
+      "verdict": "pass" | "inconclusive" | "fail",   # the worst verdict of any claim
+      "passed": true,                  # verdict == "pass"
       "claims": {
         "<claim name>": {
-          "title": str, "statement": str, "passed": bool,
-          "checks": [{"quantity": str, "measured": float, "predicted": float,
-                      "relation": "<=" | ">=" | "abs" | "rel", "tolerance": float,
-                      "passed": bool}, ...],
+          "title": str, "statement": str, "verdict": str, "passed": bool,
+          "checks": [{"quantity": str,
+                      "measured": float | null, "low": float | null, "high": float | null,
+                      "method": str,   # how the interval was measured (bootstrap, fit, exact)
+                      "predicted": float, "relation": "within" | "<=" | ">=",
+                      "tolerance": float, "effect": float | null, "fraction": float,
+                      "resolution": float | null, "why": str, "verdict": str, "passed": bool}, ...],
           "data": {...}                # the claim's figure data, see DATA below
         }, ...
       },
@@ -22,9 +26,13 @@ reproduces the run exactly (timings aside)::
       "timing": {"total_seconds": float, "claims": {"<claim name>": float}}
     }
 
-A check passes when ``measured <= predicted`` (``"<="``), ``measured >=
-predicted`` (``">="``), ``|measured - predicted| <= tolerance`` (``"abs"``) or
-``|measured - predicted| <= tolerance * |predicted|`` (``"rel"``). Times are
+A check's verdict (:mod:`grassdyn.report.checks`): ``"within"`` fails if the
+window ``[low - tolerance, high + tolerance]`` misses the prediction, passes
+if it holds it and is at most ``fraction * effect`` wide, and is
+inconclusive otherwise; ``"<="`` (``">="``) passes if the whole interval is
+at most (at least) the prediction, fails if none of it is, and is
+inconclusive if it straddles it. A claim's verdict is the worst of its
+checks'. ``null`` marks a non-finite measurement (a failed check). Times are
 gradient-flow times; distances between subspaces are geodesic
 (``||theta||_2`` over principal angles, radians). Arrays are nested lists,
 seeds first where a run has several seeds.
@@ -36,7 +44,7 @@ from typing import Any
 
 __all__ = ["DATA", "RESULTS_SCHEMA", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _array(ndim: int, item: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -60,6 +68,9 @@ _NUMBER = {"type": "number"}
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
+_VERDICT = {"type": "string", "enum": ["pass", "inconclusive", "fail"]}
+_MAYBE = {"type": ["number", "null"]}  # null: not finite (the check failed) or not applicable
+
 
 
 def _by_key(value: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +133,7 @@ DATA: dict[str, dict[str, Any]] = {
         "sample_deviation": _array(2),       # (sample sizes, seeds)
         "davis_kahan_bound": _array(2),
         "sample_slope": _NUMBER,
+        "batch_amplitude_ratio": _NUMBER,    # measured / predicted spread, geometric mean over B
     }, extra=True),
     "identifiability": _object({
         "rhos": _array(1),
@@ -133,6 +145,7 @@ DATA: dict[str, dict[str, Any]] = {
         "t_end": _NUMBER,
         "t_long": _NUMBER,
         "flow_transition": _NUMBER,          # where the flow at t_long crosses pi/4
+        "flow_end_transition": _MAYBE,       # where the flow at t_end crosses pi/4 (null: nowhere)
     }, extra=True),
     "stability": _object({
         "d": _INT,
@@ -154,10 +167,18 @@ DATA: dict[str, dict[str, Any]] = {
 
 _CHECK = _object({
     "quantity": _STR,
-    "measured": {"type": ["number", "null"]},  # null: not finite (the check failed)
+    "measured": _MAYBE,
+    "low": _MAYBE,
+    "high": _MAYBE,
+    "method": _STR,
     "predicted": _NUMBER,
-    "relation": {"type": "string", "enum": ["<=", ">=", "abs", "rel"]},
+    "relation": {"type": "string", "enum": ["within", "<=", ">="]},
     "tolerance": {"type": "number", "minimum": 0},
+    "effect": _MAYBE,                   # "within" only: the size of the effect tested
+    "fraction": {"type": "number", "minimum": 0},
+    "resolution": _MAYBE,               # "within" only: fraction * effect, the widest passing window
+    "why": _STR,
+    "verdict": _VERDICT,
     "passed": _BOOL,
 })
 
@@ -179,6 +200,7 @@ def _claim(data: dict[str, Any]) -> dict[str, Any]:
     return _object({
         "title": _STR,
         "statement": _STR,
+        "verdict": _VERDICT,
         "passed": _BOOL,
         "checks": {"type": "array", "items": _CHECK, "minItems": 1},
         "data": data,
@@ -190,6 +212,7 @@ RESULTS_SCHEMA: dict[str, Any] = _object({
     "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
     "grassdyn_version": _STR,
     "config": _config_schema(),
+    "verdict": _VERDICT,
     "passed": _BOOL,
     "claims": _object({name: _claim(data) for name, data in DATA.items()}),
     "figures": _by_key(_object({"title": _STR, "claims": _array(1, _STR), "files": _array(1, _STR)})),

@@ -18,7 +18,7 @@ from grassdyn.report.run import write_claim
 
 
 def main(name: str, argv: list[str] | None = None) -> int:
-    """Run claim ``name``; exit status 0 if its checks pass, 1 if one fails, 2 on a bad configuration."""
+    """Run claim ``name``; exit status as ``grassdyn report`` (0 pass, 1 fail, 3 inconclusive, 2 usage)."""
     module = BY_NAME[name]
     summary_line = module.__doc__.split("\n")[0]
     parser = argparse.ArgumentParser(prog=f"python -m analysis.{name}", description=summary_line)
@@ -35,4 +35,4 @@ def main(name: str, argv: list[str] | None = None) -> int:
     doc = write_claim(name, cfg, args.out, progress=Progress(False if args.quiet else None))
     if not args.quiet:
         print((Path(args.out) / f"{name}.md").read_text(encoding="utf-8"))
-    return 0 if doc["passed"] else 1
+    return {"pass": 0, "fail": 1, "inconclusive": 3}[doc.get("verdict", "pass" if doc["passed"] else "fail")]

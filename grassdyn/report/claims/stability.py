@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from grassdyn import flows, grassmann, symbolic
-from grassdyn.report.claims._base import Check, ClaimResult, rng_for
+from grassdyn.report.checks import Check, exact
+from grassdyn.report.claims._base import ClaimResult, rng_for
 from grassdyn.report.progress import Progress
 
 NAME = "stability"
@@ -43,9 +44,13 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     end_distance = float(grassmann.distance(end, target))
     progress.finish()
     checks = [
-        Check("number of stable critical points", len(stable), 1, "abs", 0),
-        Check(f"distance of the flow at t = {t_end:.4g} to the stable point (rad)", end_distance,
-              c["flow_tol"], "<="),
+        Check("number of stable critical points", exact(len(stable), "exact symbolic classification"), 1,
+              "within", effect=1, fraction=0.5,
+              why="a count, derived exactly: one stable point, told from none or two"),
+        Check(f"distance of the flow at t = {t_end:.4g} to the stable point (rad)",
+              exact(end_distance, "closed form"), c["flow_tol"], "<=",
+              why=(f"after {GAP_TIMES:g} inverse gaps the distance is about e^-{GAP_TIMES:g} times its "
+                   "start, far below the bound; a flow ending at another critical point would be pi/2 away")),
     ]
     data = {
         "d": d,
