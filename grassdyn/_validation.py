@@ -7,7 +7,10 @@ than as a NaN or a crash deep inside numpy.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,6 +21,20 @@ ORTHONORMALITY_ATOL = 1e-8
 
 #: Relative tolerance on ``max|C - C^T| / max(1, max|C|)`` for symmetric input.
 SYMMETRY_RTOL = 1e-10
+
+#: Largest fraction of the available memory that one request may allocate
+#: (:func:`check_allocation`): the rest is left for the arrays a computation makes
+#: beside its main buffers, for the other processes, and for the operating system.
+MEMORY_FRACTION = 0.5
+
+#: Memory assumed available when the platform does not say (no ``/proc/meminfo``,
+#: no ``os.sysconf``): 4 GiB, a laptop's share.
+FALLBACK_MEMORY_BYTES = 4 * 1024**3
+
+#: Most steps that one call may take (SGD steps, integrator steps, learning-rate
+#: runs): about an hour of the cheapest step, so a typo in a horizon or a step
+#: count is refused up front instead of running for days.
+MAX_STEPS = 10**8
 
 
 def as_float_array(x: object, name: str, *, min_ndim: int = 0) -> np.ndarray:
@@ -181,3 +198,127 @@ def broadcast_batch(U: np.ndarray, V: np.ndarray, names: tuple[str, str]) -> tup
             f"leading batch axes of {names[0]} {U.shape[:-2]} and {names[1]} {V.shape[:-2]} "
             "do not broadcast"
         ) from None
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation, read portably.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux: free memory plus what the
+    kernel can reclaim), else ``os.sysconf`` (``SC_AVPHYS_PAGES`` times
+    ``SC_PAGE_SIZE``), else :data:`FALLBACK_MEMORY_BYTES`.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+        if pages > 0 and size > 0:
+            return int(pages) * int(size)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return FALLBACK_MEMORY_BYTES
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.3g} PiB"  # pragma: no cover - the loop always returns
+
+
+def check_allocation(
+    shape_or_nbytes: Sequence[int] | int,
+    what: str,
+    *,
+    itemsize: int = 8,
+    fraction: float = MEMORY_FRACTION,
+    available: Callable[[], int] = available_memory,
+) -> int:
+    """Refuse, up front, a request whose arrays would not fit in memory.
+
+    Parameters
+    ----------
+    shape_or_nbytes : sequence of int, or int
+        The shape of the largest array the request allocates (its bytes are
+        ``prod(shape) * itemsize``), or the total number of bytes.
+    what : str
+        The argument(s) the size comes from, named in the message, e.g.
+        ``"steps = 1000000000000000 (the recorded trajectory)"``.
+    itemsize : int
+        Bytes per entry (8 for float64).
+    fraction : float in (0, 1]
+        The request may use at most this fraction of :func:`available_memory`.
+
+    Returns
+    -------
+    int
+        The bytes needed.
+
+    Raises
+    ------
+    ValueError
+        If the bytes needed exceed ``fraction`` of the available memory; the
+        message names ``what`` and gives both sizes. Python integers are
+        used throughout, so sizes far beyond ``2**63`` are reported, not
+        overflowed.
+
+    Examples
+    --------
+    >>> check_allocation((1000, 1000), "d")
+    8000000
+    >>> check_allocation((10**6, 10**6), "d = h = 1000000")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: d = h = 1000000: needs 7.28 TiB ...
+    """
+    if isinstance(shape_or_nbytes, numbers.Integral):
+        nbytes = int(shape_or_nbytes)
+    else:
+        nbytes = math.prod(int(n) for n in shape_or_nbytes) * int(itemsize)
+    limit = int(fraction * available())
+    if nbytes > limit:
+        raise ValueError(
+            f"{what}: needs {_format_bytes(nbytes)} of memory, more than {fraction:g} of the "
+            f"{_format_bytes(limit / fraction)} available; reduce it"
+        )
+    return nbytes
+
+
+def check_steps(steps: int, what: str, *, limit: int = MAX_STEPS) -> int:
+    """Refuse a computation of more than ``limit`` steps, naming the argument(s) ``what``."""
+    if steps > limit:
+        raise ValueError(f"{what}: implies {steps:.3g} steps, more than the limit of {limit:.0e}")
+    return steps
+
+
+def as_tolerance(x: object, name: str, *, low: float = 0.0) -> float:
+    """A finite tolerance ``>= low`` (NaN is refused: every comparison with it is False)."""
+    return as_real(x, name, low=low)
+
+
+def as_shape(x: object, name: str) -> tuple[int, ...]:
+    """A batch shape: an int or a tuple of ints ``>= 0`` (bools and floats refused)."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        items: tuple[object, ...] = (x,)
+    elif isinstance(x, (tuple, list)):
+        items = tuple(x)
+    else:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {type(x).__name__} {x!r}")
+    return tuple(as_int(b, name, minimum=0) for b in items)
+
+
+def check_finite_result(value: object, what: str, culprit: str) -> None:
+    """Raise if a public function's result is not finite, naming the input that caused it.
+
+    ``what`` names the result (e.g. ``"oja_rhs(C, W)"``), ``culprit`` the
+    input and why (e.g. ``"W is too large (max|W| = 1e300)"``).
+    """
+    arr = np.asarray(value)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} is not finite (overflow or NaN): {culprit}")
