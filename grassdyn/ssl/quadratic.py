@@ -37,16 +37,18 @@ class _QuadraticSSL(SSLLoss, Quadratic):
         raise NotImplementedError
 
     def batch_egrad(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        KW, KtW = self._cross_action(W, batch)
-        return -0.5 * (KW + KtW)
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            KW, KtW = self._cross_action(W, batch)
+            G = -0.5 * (KW + KtW)
+        return self._checked(G, "batch_egrad(W, batch)", W, batch)
 
     def batch_value(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        KW, _ = self._cross_action(W, batch)
-        return -0.5 * np.sum(W * KW, axis=(-2, -1))
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            KW, _ = self._cross_action(W, batch)
+            v = -0.5 * np.sum(W * KW, axis=(-2, -1))
+        return self._checked(v, "batch_value(W, batch)", W, batch)
 
 
 class Alignment(_QuadraticSSL):
