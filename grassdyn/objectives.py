@@ -15,6 +15,7 @@ subspace flow ``dW/dt = (I - W W^T) C W``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -67,6 +68,7 @@ class Quadratic:
     def __init__(self, C: ArrayLike, const: float = 0.0) -> None:
         self.C = as_symmetric(C, "C")
         self.const = as_real(const, "const")
+        self._cmax = float(np.max(np.abs(self.C)))
 
     @property
     def d(self) -> int:
@@ -78,32 +80,49 @@ class Quadratic:
             raise ValueError(f"W must have d = {self.d} rows to match C, got shape {W.shape}")
         return W
 
+    def _safe(self, W: np.ndarray, power: int) -> bool:
+        """Whether a product of degree ``power`` in ``W`` with ``C`` cannot overflow.
+
+        Its entries are at most ``(d h) max|C| max|W|^power``; below ``1e300`` the
+        plain formula is used, without the cost of an overflow guard.
+        """
+        m = float(np.max(np.abs(W), initial=0.0))
+        return m == 0.0 or math.log(m) * power + self._log_bound(W) < _LOG_SAFE
+
+    def _log_bound(self, W: np.ndarray) -> float:
+        return math.log(max(self._cmax, 1e-300) * self.d * W.shape[-1])
+
     def value(self, W: ArrayLike) -> float | np.ndarray:
         """``-1/2 tr(W^T C W) + const``, shape ``(...)``; raises naming ``W`` if it overflows."""
         W = self._check(W)
-        with np.errstate(over="ignore", invalid="ignore"):
+        if self._safe(W, 2):
             v = -0.5 * np.einsum("...ij,ik,...kj->...", W, self.C, W) + self.const
-            if not np.all(np.isfinite(v)):
-                # again on W / s (s = max|W|), scaled back by s^2: overflows only if the value does
-                s = _scale(W)
+        else:
+            # on W / s (s = max|W|), scaled back by s^2: overflows only if the value itself does
+            s = _scale(W)
+            with np.errstate(over="ignore", invalid="ignore"):
                 v = -0.5 * np.einsum("...ij,ik,...kj->...", W / s, self.C, W / s) * s[..., 0, 0] ** 2
                 v = v + self.const
-        check_finite_result(v, "Quadratic.value(W)", "W is too large (|tr(W^T C W)| exceeds 1.8e308)")
+            check_finite_result(v, "Quadratic.value(W)", "W is too large (|tr(W^T C W)| exceeds 1.8e308)")
         return float(v) if np.ndim(v) == 0 else v
 
     def egrad(self, W: ArrayLike) -> np.ndarray:
         """``-C W``, shape ``(..., d, h)``; raises naming ``W`` if it overflows."""
         W = self._check(W)
+        if self._safe(W, 1):
+            return -(self.C @ W)
+        s = _scale(W)
         with np.errstate(over="ignore", invalid="ignore"):
-            G = -(self.C @ W)
-            if not np.all(np.isfinite(G)):
-                s = _scale(W)
-                G = -(self.C @ (W / s)) * s
+            G = -(self.C @ (W / s)) * s
         check_finite_result(G, "Quadratic.egrad(W) = -C W", "W is too large (|C W| exceeds 1.8e308)")
         return G
 
     def __repr__(self) -> str:
         return f"Quadratic(d={self.d})"
+
+
+#: log(1e300): products below this bound are computed without an overflow guard.
+_LOG_SAFE = math.log(1e300)
 
 
 def _scale(W: np.ndarray) -> np.ndarray:
