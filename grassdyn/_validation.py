@@ -44,6 +44,9 @@ def as_float_array(x: object, name: str, *, min_ndim: int = 0) -> np.ndarray:
     # Checked before the cast, which would drop imaginary parts with only a ComplexWarning.
     if np.iscomplexobj(x):
         raise TypeError(f"{name} must be real, got a complex array")
+    if _holds_strings(x):
+        # numpy would parse numeric strings ("1.5", "nan") through float(): refused, never parsed
+        raise TypeError(f"{name} must be an array of real numbers, got strings")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -53,6 +56,19 @@ def as_float_array(x: object, name: str, *, min_ndim: int = 0) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     return arr
+
+
+def _holds_strings(x: object) -> bool:
+    """Whether ``x`` is (or holds) strings, which ``np.asarray(x, dtype=float)`` would parse."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "USO":
+        return False
+    try:
+        raw = np.asarray(x)
+    except (TypeError, ValueError):
+        return False  # ragged or exotic: the float conversion below reports it
+    if raw.dtype.kind in "US":
+        return True
+    return raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.flat)
 
 
 def orthogonality_defect(W: np.ndarray) -> np.ndarray:
@@ -78,7 +94,9 @@ def as_frame(
     if h < 1 or d < h:
         raise ValueError(f"{name} must have shape (..., d, h) with d >= h >= 1, got {arr.shape}")
     if orthonormal and arr.size:
-        defect = float(np.max(orthogonality_defect(arr)))
+        # a huge matrix overflows in W^T W: an infinite defect, reported as such
+        with np.errstate(over="ignore", invalid="ignore"):
+            defect = float(np.max(orthogonality_defect(arr)))
         if defect > atol:
             raise ValueError(
                 f"{name} must have orthonormal columns (W^T W = I): orthogonality defect "

@@ -56,6 +56,7 @@ from grassdyn._validation import (
     as_real,
     as_rng,
     as_symmetric,
+    check_allocation,
     check_choice,
     check_steps,
 )
@@ -437,6 +438,7 @@ def predict_fluctuation(
         raise ValueError(f"h must be < d = {d} (for h = d there is nothing to fluctuate), got {h}")
     lr = as_real(lr, "lr", low=0.0, low_open=True)
     B = as_int(batch_size, "batch_size", minimum=1)
+    check_allocation((3, B, d), f"batch_size = {B}: a minibatch of up to 3 views")
     n_batches = check_steps(as_int(n_batches, "n_batches", minimum=2), f"n_batches = {n_batches}")
     rng = as_rng(rng)
     lam, Q = _eigen(C)
@@ -612,7 +614,9 @@ def finite_sample_effect(
     theta = grassmann.principal_angles(U_hat, U, check=False)
     E = C_hat - C
     e_op = float(np.linalg.norm(E, 2))
-    e_fro = float(np.linalg.norm(E, "fro"))
+    # scaled before squaring: finite for any finite E
+    e_max = float(np.max(np.abs(E)))
+    e_fro = float(np.linalg.norm(E / e_max, "fro")) * e_max if e_max > 0 else 0.0
     gap = float(lam[h - 1] - lam[h])
     mixed = float(max(lam[h - 1] - lam_hat[h], lam_hat[h - 1] - lam[h]))
     return FiniteSampleEffect(

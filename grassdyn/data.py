@@ -98,6 +98,8 @@ class AugmentationModel:
         self.d = as_int(d, "d", minimum=1)
         self.content = _variances(content, "content")
         self.style = _variances(style, "style")
+        # the population matrices are d x d (a few of them live at once)
+        check_allocation((4, self.d, self.d), f"d = {self.d}: the d x d population matrices")
         if self.content.size < 1:
             raise ValueError("content must hold at least one variance (k >= 1)")
         self.rho = as_real(rho, "rho", low=0.0, high=1.0)

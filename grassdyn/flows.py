@@ -693,8 +693,19 @@ def riccati_rhs(C: ArrayLike, P: ArrayLike, *, check: bool = True) -> np.ndarray
             raise ValueError(f"P must have shape (..., {C.shape[0]}, {C.shape[0]}) to match C, got {P.shape}")
     else:
         C, P = np.asarray(C, dtype=np.float64), np.asarray(P, dtype=np.float64)
-    CP = C @ P
-    return CP + _mT(CP) - 2.0 * P @ CP
+    with np.errstate(over="ignore", invalid="ignore"):
+        CP = C @ P
+        out = CP + _mT(CP) - 2.0 * P @ CP
+    if check and not np.all(np.isfinite(out)):
+        # cubic in P: again on P / s (s = max|P|), scaled back, finite whenever the field is representable
+        s = np.max(np.abs(P), axis=(-2, -1), keepdims=True)
+        Ps = P / np.where(s > 0, s, 1.0)
+        CPs = C @ Ps
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = (CPs + _mT(CPs)) * s - 2.0 * (Ps @ CPs) * s**2
+        check_finite_result(out, "riccati_rhs(C, P)", f"P is too large (max|P| = {float(np.max(s)):.3g}; "
+                            "the field is quadratic in P and exceeds float64's range)")
+    return out
 
 
 # -- the limit ----------------------------------------------------------------------------

@@ -436,7 +436,29 @@ def exp(W: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
     """
     W = _frame(W, "W", check)
     V = _tangent(W, V, "V", check, project=True)
+    if check:
+        _check_angle(V, np.asarray(1.0))
     return _geodesic_frames(W, V, np.asarray(1.0))
+
+
+#: Largest geodesic angle ``t ||V||_2`` (rad) accepted by :func:`exp` and :func:`geodesic`:
+#: beyond ``2**52`` the angle's ulp exceeds ``2 pi``, so its cosine and sine have no correct digit.
+MAX_ANGLE = 2.0**52
+
+
+def _check_angle(V: np.ndarray, t: np.ndarray) -> None:
+    """Refuse geodesics whose angle ``max|t| ||V||_2`` is beyond :data:`MAX_ANGLE`, naming ``V``."""
+    scale = float(np.max(np.abs(V), initial=0.0))
+    if scale == 0.0:
+        return
+    # ||V||_2 from V / max|V| (no overflow for any finite V)
+    angle = float(np.max(np.linalg.norm(V / scale, ord=2, axis=(-2, -1)))) * scale
+    angle *= float(np.max(np.abs(t), initial=0.0))
+    if not angle <= MAX_ANGLE:
+        raise ValueError(
+            f"V: the geodesic angle t ||V||_2 = {angle:.3g} rad exceeds 2**52, beyond which its cosine and "
+            "sine have no correct digit (the geodesic wraps around every pi)"
+        )
 
 
 def _geodesic_frames(W: np.ndarray, V: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -489,6 +511,8 @@ def geodesic(W: ArrayLike, V: ArrayLike, t: ArrayLike, *, check: bool = True) ->
     t_arr = as_float_array(t, "t") if check else np.asarray(t, dtype=np.float64)
     if t_arr.ndim > 1:
         raise ValueError(f"t must be a scalar or 1-D, got shape {t_arr.shape}")
+    if check:
+        _check_angle(V, t_arr)
     return _geodesic_frames(W, V, t_arr)
 
 

@@ -171,6 +171,8 @@ def streams(
     True
     """
     seeds = as_int(seeds, "seeds", minimum=1)
+    # a SeedSequence object takes a few hundred bytes
+    check_allocation(512 * seeds, f"seeds = {seeds}: one SeedSequence per seed")
     if isinstance(rng, (list, tuple)):
         if len(rng) != seeds or not all(isinstance(s, np.random.SeedSequence) for s in rng):
             raise ValueError(
@@ -240,6 +242,9 @@ def init_frames(
         raise ValueError(f"h must be <= d, got h = {h} > d = {d}")
     seeds = as_int(seeds, "seeds", minimum=1)
     check_choice(kind, "kind", INIT_KINDS)
+    check_allocation((3, seeds, d, h), f"seeds = {seeds}, d = {d}, h = {h}: the initial frames")
+    # validated even where unused, so that a bad scale never passes silently
+    scale = as_real(scale, "scale", low=0.0, low_open=True)
     if kind == "given":
         if frame is None:
             raise ValueError('frame must be given when kind="given"')
@@ -251,7 +256,6 @@ def init_frames(
         raise ValueError(f'frame is only used with kind="given", got kind={kind!r}')
     if kind == "haar":
         return grassmann.random_point(d, h, rng, batch=(seeds,))
-    scale = as_real(scale, "scale", low=0.0, low_open=True)
     return as_rng(rng).standard_normal((seeds, d, h)) * (scale / np.sqrt(d))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from grassdyn._array import mT as _mT
-from grassdyn._validation import as_float_array, as_int, as_rng
+from grassdyn._validation import as_float_array, as_int, as_rng, as_shape, check_allocation
 from grassdyn.data import AugmentationModel
 
 __all__ = ["Batch", "SSLLoss"]
@@ -88,6 +88,8 @@ class SSLLoss:
         replacement within each minibatch (``replace=False``).
         """
         B = as_int(batch_size, "batch_size", minimum=1)
+        shape = as_shape(batch, "batch")
+        check_allocation((3, *shape, B, self.d), f"batch_size = {B}, batch = {shape}: up to 3 views")
         rng = as_rng(rng)
         if self.model is not None:
             if self.needs_negatives:
@@ -122,9 +124,7 @@ class SSLLoss:
         :meth:`_checked` checks the (much smaller) result and names the input
         at fault when it is not finite.
         """
-        if isinstance(W, (str, bytes)) or W is None:
-            raise TypeError(f"W must be an array of numbers, got {type(W).__name__}")
-        W = np.asarray(W, dtype=np.float64)
+        W = as_float_array(W, "W", min_ndim=2)
         if W.ndim < 2 or W.shape[-2] != self.d or W.shape[-1] < 1:
             raise ValueError(f"W must have shape (..., d, h) with d = {self.d} and h >= 1, got {W.shape}")
         if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):

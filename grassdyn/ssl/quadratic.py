@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grassdyn._array import mT as _mT
+from grassdyn._validation import check_finite_result
 from grassdyn.objectives import Quadratic
 from grassdyn.ssl._base import Batch, SSLLoss, _sym
 
@@ -23,7 +24,9 @@ class _QuadraticSSL(SSLLoss, Quadratic):
 
     def __init__(self, source: Any) -> None:
         SSLLoss.__init__(self, source)
-        C = self._population_generator() if self.model is not None else self._empirical_generator()
+        with np.errstate(over="ignore", invalid="ignore"):
+            C = self._population_generator() if self.model is not None else self._empirical_generator()
+        check_finite_result(C, "the generator C", "source: its entries are too large (products overflow)")
         Quadratic.__init__(self, C)
 
     def _population_generator(self) -> np.ndarray:

@@ -360,6 +360,8 @@ def rank_one_collapse(eigenvalues: Sequence[Any], h: int, W0: object = None) -> 
     h = as_int(h, "h", minimum=1)
     if d < 2:
         raise ValueError(f"eigenvalues must have length d >= 2, got {d}")
+    if h > d:
+        raise ValueError(f"h must be <= d = {d} (W0 of full column rank), got h = {h}")
     _check_size(d * h, f"eigenvalues of length d = {d} with h = {h}: a limit for each of d h entries")
     t = t_symbol
     if all(v.is_number for v in lam):
