@@ -38,6 +38,7 @@ __all__ = [
     "SPEC",
     "ConfigError",
     "dumps_config",
+    "estimate",
     "load_config",
     "loads_config",
 ]
@@ -363,10 +364,14 @@ MEMORY_FRACTION = 0.5
 _FLOAT = 8  # bytes per float64
 
 
-def _generator_spectrum(model: dict[str, Any]) -> list[float]:
-    """Eigenvalues of the generator (contrastive or alignment: equal for a centred model), descending."""
-    lam = [*model["content"], *(model["rho"] * g for g in model["style"])]
-    return sorted(lam + [0.0] * (model["d"] - len(lam)), reverse=True)
+def _generator_spectrum(model: dict[str, Any], count: int) -> list[float]:
+    """The ``count`` largest eigenvalues of the generator, descending.
+
+    Contrastive and alignment generators of the centred model have the same
+    spectrum: ``content``, ``rho * style`` and ``d - k - m`` zeros.
+    """
+    lam = sorted([*model["content"], *(model["rho"] * g for g in model["style"])], reverse=True)
+    return (lam + [0.0] * count)[:count]
 
 
 def _sgd_cost(seeds: int, steps: int, B: int, d: int, h: int, recorded: int) -> tuple[float, float]:
@@ -461,7 +466,7 @@ def _check_times(cfg: dict[str, Any]) -> None:
     ``t_max (lam_h - lam_(h+1)) >= 1``; [collapse] fits the decay of
     ``sigma_2 / sigma_1`` at rate ``lam_1 - lam_2``, with the same requirement.
     """
-    lam = _generator_spectrum(cfg["model"])
+    lam = _generator_spectrum(cfg["model"], max(cfg["width"]["widths"]) + 1)
     t_max = cfg["width"]["t_max"]
     for h in cfg["width"]["widths"]:
         gap = lam[h - 1] - lam[h]
@@ -499,8 +504,8 @@ def validate(raw: dict[str, Any], base: dict[str, Any] | None = None) -> dict[st
         for key, field in fields.items():
             values[key] = _check_value(values[key], field, _where(section, key))
     _check_consistency(cfg)
-    _check_times(cfg)
     _check_size(cfg)
+    _check_times(cfg)
     return cfg
 
 
