@@ -697,12 +697,13 @@ def _retract_qr(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     """
     # Decided per seed, so that a seed's arithmetic never depends on the other seeds of the run
     # (a test on the sum over seeds sent a seed to Householder QR in a large run and to Cholesky-QR
-    # in a small one: the same seed then differed in the last bits).
-    small = np.einsum("...ij,...ij->...", V, V) <= 1.0
-    if V.ndim == 2:
-        small = np.asarray(small)[None]
-        W, V = W[None], V[None]
-        return _retract_qr_seeds(W, V, small)[0]
+    # in a small one: the same seed then differed in the last bits). A sum <= 1 over all seeds
+    # means every seed is small: one dot product decides the common case.
+    flat = V.reshape(-1)
+    if flat @ flat <= 1.0:
+        small = np.ones(V.shape[0], dtype=bool)
+    else:
+        small = np.einsum("sij,sij->s", V, V) <= 1.0
     return _retract_qr_seeds(W, V, small)
 
 

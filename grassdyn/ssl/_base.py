@@ -124,7 +124,9 @@ class SSLLoss:
         :meth:`_checked` checks the (much smaller) result and names the input
         at fault when it is not finite.
         """
-        W = as_float_array(W, "W", min_ndim=2)
+        if not (isinstance(W, np.ndarray) and W.dtype == np.float64):
+            # float64 arrays (the SGD loop's) skip the conversion; a NaN in them shows in the result
+            W = as_float_array(W, "W", min_ndim=2)
         if W.ndim < 2 or W.shape[-2] != self.d or W.shape[-1] < 1:
             raise ValueError(f"W must have shape (..., d, h) with d = {self.d} and h >= 1, got {W.shape}")
         if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
