@@ -2,7 +2,18 @@
 
 Every public function validates its inputs here so that bad input fails early
 with a ``ValueError`` or ``TypeError`` whose message names the argument, rather
-than as a NaN or a crash deep inside numpy.
+than as a NaN or a crash deep inside numpy:
+
+- values: :func:`as_float_array` (finite, real, never parsed from strings),
+  :func:`as_frame`, :func:`as_symmetric`, :func:`as_times`, :func:`as_int`
+  (bools refused), :func:`as_real`, :func:`as_tolerance` (NaN refused),
+  :func:`as_shape` (an int or a tuple of ints), :func:`as_rng`;
+- sizes: :func:`check_allocation`, the one size guard, refuses up front any
+  request whose arrays would exceed :data:`MEMORY_FRACTION` of the available
+  memory, and :func:`check_steps` any computation of more than a stated
+  number of steps; both name the argument the size comes from;
+- results: :func:`check_finite_result` turns a non-finite result into an
+  error naming the input that caused it.
 """
 
 from __future__ import annotations
