@@ -511,10 +511,12 @@ def test_integrate_names_the_member_of_a_batch_that_stopped():
 
 # -- the shared guards ---------------------------------------------------------------------------------
 def test_check_allocation_compares_with_a_fraction_of_available_memory():
-    assert check_allocation((10, 10), "x", available=lambda: 10**6) == 800
-    assert check_allocation(400_000, "x", fraction=0.5, available=lambda: 10**6) == 400_000
-    with pytest.raises(ValueError, match=r"^x = 7: needs 781 KiB of memory, more than 0.5 of the 977 KiB"):
-        check_allocation((100_000,), "x = 7", available=lambda: 10**6)
+    ten_gb = lambda: 10**10  # noqa: E731
+    assert check_allocation(4 * 10**9, "x", fraction=0.5, available=ten_gb) == 4 * 10**9
+    with pytest.raises(ValueError, match=r"^x = 7: needs 5.59 GiB of memory, more than 0.5 of the 9.31 GiB"):
+        check_allocation((750_000_000,), "x = 7", available=ten_gb)
+    # small requests are granted without asking the system (inner loops call this)
+    assert check_allocation((1000, 1000), "x", available=lambda: 0) == 8_000_000
     # sizes beyond int64 are Python integers, reported, not overflowed
     with pytest.raises(ValueError, match="PiB"):
         check_allocation((10**12, 10**12), "y")
