@@ -431,14 +431,17 @@ def simulate(
     manifold : {"grassmann", "euclidean"}
         Riemannian SGD on Gr(d, h), or the unconstrained model.
     retraction : {"qr", "polar", "exp"}
-        Retraction of the Grassmannian step (:func:`grassdyn.grassmann.retract`).
+        Retraction of the Grassmannian step (:func:`grassdyn.grassmann.retract`);
+        any other than the default is refused with ``manifold="euclidean"``.
     optimizer : {"sgd", "momentum"}
         Plain SGD, or heavy-ball momentum with coefficient ``momentum``.
     momentum : float in [0, 1), optional
         Heavy-ball coefficient ``beta`` of ``optimizer="momentum"`` (default
         0.9). Refused with plain SGD, where it would have no effect.
     sampling : {"replacement", "epochs"}
-        How a fixed data set is sampled (see the module docstring).
+        How a fixed data set is sampled (see the module docstring); options
+        with no effect (``momentum`` without ``optimizer="momentum"``,
+        ``sampling="epochs"`` without ``batch_size``) are refused.
     progress : bool or None
         Show a tqdm progress bar; None: only if stderr is a terminal.
 
@@ -508,6 +511,11 @@ def simulate(
     beta = as_real(0.9 if momentum is None else momentum, "momentum", low=0.0, high=1.0)
     if beta == 1.0:
         raise ValueError("momentum must be < 1 (beta = 1 never forgets a gradient)")
+    if manifold == "euclidean" and retraction != "qr":
+        raise ValueError(
+            f"retraction = {retraction!r} has no effect with manifold = 'euclidean' (the step is "
+            "W - lr G, with no retraction)"
+        )
     if sampling != "replacement" and batch_size is None:
         raise ValueError(f"sampling = {sampling!r} has no effect without batch_size (exact gradient)")
     show = _check_progress(progress)

@@ -10,6 +10,8 @@ extreme but valid inputs whose answer is representable and must come out right (
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grassdyn import compare, flows, sgd, ssl, symbolic
 from grassdyn import grassmann as gm
@@ -391,6 +393,14 @@ BAD = [
         "sampling = 'epochs' has no effect without batch_size",
         id="simulate-sampling-exact",
     ),
+    pytest.param(
+        lambda: sgd.simulate(
+            Quadratic(C), W, lr=0.1, steps=2, manifold="euclidean", retraction="polar", progress=False
+        ),
+        ValueError,
+        "retraction = 'polar' has no effect with manifold = 'euclidean'",
+        id="simulate-retraction-euclidean",
+    ),
     # -- the report configuration ------------------------------------------------------------------
     pytest.param(
         lambda: loads_config("[finite]\nbatch_sizes = [4, 100000]"),
@@ -528,3 +538,24 @@ def test_check_steps_names_its_argument():
         ValueError, match=r"^horizon = 3: implies 1e\+09 steps, more than the limit of 1e\+06"
     ):
         check_steps(10**9, "horizon = 3", limit=10**6)
+
+
+# -- properties: scale before squaring ------------------------------------------------------------
+@settings(deadline=None)
+@given(exponent=st.integers(-300, 300), seed=st.integers(0, 2**16))
+def test_norm_is_homogeneous_over_the_whole_float_range(exponent, seed):
+    rng = np.random.default_rng(seed)
+    W0 = gm.random_point(6, 2, rng)
+    V0 = gm.project_tangent(W0, rng.standard_normal((6, 2)))
+    s = 10.0**exponent
+    np.testing.assert_allclose(gm.norm(W0, s * V0), s * gm.norm(W0, V0), rtol=1e-14)
+
+
+@settings(deadline=None)
+@given(exponent=st.integers(-150, 150), seed=st.integers(0, 2**16))
+def test_quadratic_value_is_homogeneous_of_degree_two(exponent, seed):
+    rng = np.random.default_rng(seed)
+    q = Quadratic(np.diag(rng.uniform(0.5, 2.0, 5)))
+    W0 = rng.standard_normal((5, 2))
+    s = 10.0**exponent
+    np.testing.assert_allclose(q.value(s * W0), s**2 * q.value(W0), rtol=1e-13)
