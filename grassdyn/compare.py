@@ -56,10 +56,16 @@ from grassdyn._validation import (
     as_real,
     as_rng,
     as_symmetric,
+    check_allocation,
     check_choice,
+    check_steps,
 )
 from grassdyn.flows import _eigen
 from grassdyn.trajectory import Trajectory
+
+#: Most SGD steps that :func:`lr_order` runs in all (summed over its learning rates):
+#: about a minute of exact gradient descent at small d.
+MAX_LR_ORDER_STEPS = 10**6
 
 __all__ = [
     "Deviation",
@@ -223,7 +229,7 @@ def lr_order(
     manifold: str = "grassmann",
     retraction: str = "qr",
     optimizer: str = "sgd",
-    momentum: float = 0.9,
+    momentum: float | None = None,
 ) -> LrOrder:
     r"""Empirical order of exact gradient descent as a discretisation of the flow.
 
@@ -239,11 +245,19 @@ def lr_order(
     horizon : float > 0
         Gradient-flow time over which the deviation is maximised.
     manifold, retraction, optimizer, momentum
-        Passed to :func:`grassdyn.sgd.simulate`.
+        Passed to :func:`grassdyn.sgd.simulate` (``momentum`` only with
+        ``optimizer="momentum"``).
 
     Returns
     -------
     LrOrder
+
+    Raises
+    ------
+    ValueError
+        Naming ``horizon`` when the runs would take more than
+        :data:`MAX_LR_ORDER_STEPS` steps in all (``sum horizon / lr``),
+        before any is started.
 
     Notes
     -----
@@ -274,8 +288,15 @@ def lr_order(
     if np.any(lr_arr <= 0):
         raise ValueError("lrs must be > 0")
     horizon = as_real(horizon, "horizon", low=0.0, low_open=True)
-    W0 = np.asarray(W0, dtype=np.float64)
+    W0 = as_frame(W0, "W0", orthonormal=manifold == "grassmann")
     seeds = W0.shape[0] if W0.ndim == 3 else 1
+    # Refused before the first run: every run takes horizon / lr steps.
+    total = sum(horizon / float(lr) for lr in lr_arr)
+    if not total <= MAX_LR_ORDER_STEPS:
+        raise ValueError(
+            f"horizon = {horizon:.6g}: the runs take horizon / lr = {total:.3g} steps in all, more than "
+            f"the limit of {MAX_LR_ORDER_STEPS:.0e}; shorten horizon or raise the learning rates"
+        )
     loss = Quadratic(C)
     errors = np.empty(lr_arr.size)
     for i, lr in enumerate(lr_arr):
@@ -417,7 +438,8 @@ def predict_fluctuation(
         raise ValueError(f"h must be < d = {d} (for h = d there is nothing to fluctuate), got {h}")
     lr = as_real(lr, "lr", low=0.0, low_open=True)
     B = as_int(batch_size, "batch_size", minimum=1)
-    n_batches = as_int(n_batches, "n_batches", minimum=2)
+    check_allocation((3, B, d), f"batch_size = {B}: a minibatch of up to 3 views")
+    n_batches = check_steps(as_int(n_batches, "n_batches", minimum=2), f"n_batches = {n_batches}")
     rng = as_rng(rng)
     lam, Q = _eigen(C)
     flows.limit(C, h)  # raises, naming h, when the top-h eigenspace is not unique
@@ -481,6 +503,9 @@ def stationary_sq_distance(traj: Trajectory, target: ArrayLike, *, burn_in: floa
     burn_in = as_real(burn_in, "burn_in", low=0.0, high=1.0)
     if burn_in == 1.0:
         raise ValueError("burn_in must be < 1")
+    target = as_frame(target, "target")
+    if target.shape[-2] != traj.d:
+        raise ValueError(f"target must have d = {traj.d} rows to match traj, got shape {target.shape}")
     keep = traj.t >= burn_in * traj.t[-1]
     sq = traj.distance_to(target)[..., keep] ** 2
     per_seed = sq.reshape(-1, sq.shape[-1]).mean(axis=-1)
@@ -589,7 +614,9 @@ def finite_sample_effect(
     theta = grassmann.principal_angles(U_hat, U, check=False)
     E = C_hat - C
     e_op = float(np.linalg.norm(E, 2))
-    e_fro = float(np.linalg.norm(E, "fro"))
+    # scaled before squaring: finite for any finite E
+    e_max = float(np.max(np.abs(E)))
+    e_fro = float(np.linalg.norm(E / e_max, "fro")) * e_max if e_max > 0 else 0.0
     gap = float(lam[h - 1] - lam[h])
     mixed = float(max(lam[h - 1] - lam_hat[h], lam_hat[h - 1] - lam[h]))
     return FiniteSampleEffect(

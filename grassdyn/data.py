@@ -29,7 +29,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from grassdyn._array import qr_positive
-from grassdyn._validation import as_float_array, as_frame, as_int, as_real, as_rng
+from grassdyn._validation import (
+    as_float_array,
+    as_frame,
+    as_int,
+    as_real,
+    as_rng,
+    as_shape,
+    check_allocation,
+)
 
 __all__ = ["AugmentationModel"]
 
@@ -90,6 +98,8 @@ class AugmentationModel:
         self.d = as_int(d, "d", minimum=1)
         self.content = _variances(content, "content")
         self.style = _variances(style, "style")
+        # the population matrices are d x d (a few of them live at once)
+        check_allocation((4, self.d, self.d), f"d = {self.d}: the d x d population matrices")
         if self.content.size < 1:
             raise ValueError("content must hold at least one variance (k >= 1)")
         self.rho = as_real(rho, "rho", low=0.0, high=1.0)
@@ -175,35 +185,44 @@ class AugmentationModel:
         eps = rng.standard_normal((*z.shape[:-1], self.d))
         return self.mean + z @ self.mixing.T + self.noise * eps
 
-    def sample(
-        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] = ()
-    ) -> np.ndarray:
-        """Independent views, shape ``(*batch, n, d)``."""
+    def _shape(self, n: object, batch: object, views: int) -> tuple[int, ...]:
+        """``(*batch, n)`` validated, refused up front if ``views`` such arrays would not fit in memory."""
         n = as_int(n, "n", minimum=1)
+        shape = (*as_shape(batch, "batch"), n)
+        # the views, plus the latents and noise drawn for each (about 2 arrays of (..., d) per view)
+        check_allocation((2 * views + 1, *shape, self.d), f"n = {n}, batch = {shape[:-1]}")
+        return shape
+
+    def sample(
+        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] | int = ()
+    ) -> np.ndarray:
+        """Independent views, shape ``(*batch, n, d)``; ``batch`` an int or a tuple of ints."""
+        shape = self._shape(n, batch, 1)
         rng = as_rng(rng)
-        c, s = self._latents((*batch, n), rng)
+        c, s = self._latents(shape, rng)
         return self._view(c, s, rng)
 
     def sample_pairs(
-        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] = ()
+        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] | int = ()
     ) -> tuple[np.ndarray, np.ndarray]:
         """Positive pairs ``(X, Xp)``, each of shape ``(*batch, n, d)``.
 
         ``rng=None`` draws fresh OS entropy; pass a seed or Generator to
-        reproduce a sample.
+        reproduce a sample. ``batch`` is an int or a tuple of ints, as in
+        :func:`grassdyn.grassmann.random_point`.
         """
-        n = as_int(n, "n", minimum=1)
+        shape = self._shape(n, batch, 2)
         rng = as_rng(rng)
-        shape = (*batch, n)
         c, s = self._latents(shape, rng)
         xi = rng.standard_normal((*shape, self.m)) * np.sqrt(self.style)
         s_plus = self.rho * s + np.sqrt(1.0 - self.rho**2) * xi
         return self._view(c, s, rng), self._view(c, s_plus, rng)
 
     def sample_triplets(
-        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] = ()
+        self, n: int, rng: np.random.Generator | int | None = None, *, batch: tuple[int, ...] | int = ()
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Positive pairs with an independent negative view: ``(X, Xp, Xn)``."""
+        self._shape(n, batch, 3)
         rng = as_rng(rng)
         X, Xp = self.sample_pairs(n, rng, batch=batch)
         return X, Xp, self.sample(n, rng, batch=batch)

@@ -30,6 +30,7 @@ References
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -43,8 +44,12 @@ from grassdyn._validation import (
     as_frame,
     as_int,
     as_rng,
+    as_shape,
+    as_tolerance,
     broadcast_batch,
+    check_allocation,
     check_choice,
+    check_finite_result,
     check_same_ambient,
 )
 from grassdyn._validation import orthogonality_defect as _defect
@@ -140,7 +145,7 @@ def check_point(W: ArrayLike, *, atol: float = ORTHONORMALITY_ATOL, name: str = 
     >>> check_point(np.eye(3)[:, :2]).shape
     (3, 2)
     """
-    return as_frame(W, name, atol=atol)
+    return as_frame(W, name, atol=as_tolerance(atol, "atol"))
 
 
 def check_tangent(W: ArrayLike, V: ArrayLike, *, name: str = "V") -> np.ndarray:
@@ -211,10 +216,11 @@ def random_point(
     h = as_int(h, "h", minimum=1)
     if h > d:
         raise ValueError(f"h must be <= d, got h = {h} > d = {d}")
-    shape = (batch,) if isinstance(batch, int) and not isinstance(batch, bool) else tuple(batch)
-    for b in shape:
-        as_int(b, "batch", minimum=0)
-    G = as_rng(rng).standard_normal((*shape, d, h))
+    shape = as_shape(batch, "batch")
+    rng = as_rng(rng)
+    # the Gaussian draw and its QR factors: about three arrays of the output's size
+    check_allocation(3 * math.prod((*shape, d, h)) * 8, f"d = {d}, h = {h}, batch = {shape}")
+    G = rng.standard_normal((*shape, d, h))
     return _qr_positive(G)
 
 
@@ -259,18 +265,46 @@ def riemannian_gradient(W: ArrayLike, egrad: ArrayLike, *, check: bool = True) -
 
 
 def inner(W: ArrayLike, V1: ArrayLike, V2: ArrayLike, *, check: bool = True) -> np.ndarray:
-    """The metric ``tr(V1^T V2)`` of tangent vectors at ``W``, shape ``(...)``."""
+    """The metric ``tr(V1^T V2)`` of tangent vectors at ``W``, shape ``(...)``.
+
+    Computed on ``V1 / s1`` and ``V2 / s2`` (``s = max|V|``) and scaled back, so
+    it overflows only when the inner product itself exceeds float64's range,
+    which raises naming ``V1`` and ``V2``.
+    """
     W = _frame(W, "W", check)
     V1 = _tangent(W, V1, "V1", check)
     V2 = _tangent(W, V2, "V2", check)
-    return np.sum(V1 * V2, axis=(-2, -1))
+    s1, s2 = _scale(V1), _scale(V2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.sum((V1 / s1) * (V2 / s2), axis=(-2, -1)) * (s1[..., 0, 0] * s2[..., 0, 0])
+    check_finite_result(out, "inner(W, V1, V2)", "V1 and V2 are too large (|tr(V1^T V2)| > 1.8e308)")
+    return out
+
+
+def _scale(V: np.ndarray) -> np.ndarray:
+    """``max|V|`` over the last two axes (1 where V is 0), shape ``(..., 1, 1)``: a safe divisor."""
+    s = np.max(np.abs(V), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.where(s > 0, s, 1.0)
 
 
 def norm(W: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
-    """The norm ``||V||_F`` of a tangent vector at ``W``, shape ``(...)``."""
+    """The norm ``||V||_F`` of a tangent vector at ``W``, shape ``(...)``.
+
+    ``V`` is divided by ``max|V|`` before squaring, so any finite ``V`` has a
+    finite norm (at most ``sqrt(d h) max|V|``): ``norm(W, 1e300 V)`` is about
+    ``1e300 ||V||_F``, not inf.
+
+    Examples
+    --------
+    >>> float(norm(np.eye(3)[:, :1], [[0.0], [3e300], [4e300]]))
+    5e+300
+    """
     W = _frame(W, "W", check)
     V = _tangent(W, V, "V", check)
-    return np.linalg.norm(V, axis=(-2, -1))
+    s = _scale(V)
+    out = np.linalg.norm(V / s, axis=(-2, -1)) * s[..., 0, 0]
+    check_finite_result(out, "norm(W, V)", "V is too large (||V||_F > 1.8e308)")
+    return out
 
 
 def principal_angles(U: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
@@ -402,7 +436,29 @@ def exp(W: ArrayLike, V: ArrayLike, *, check: bool = True) -> np.ndarray:
     """
     W = _frame(W, "W", check)
     V = _tangent(W, V, "V", check, project=True)
+    if check:
+        _check_angle(V, np.asarray(1.0))
     return _geodesic_frames(W, V, np.asarray(1.0))
+
+
+#: Largest geodesic angle ``t ||V||_2`` (rad) accepted by :func:`exp` and :func:`geodesic`:
+#: beyond ``2**52`` the angle's ulp exceeds ``2 pi``, so its cosine and sine have no correct digit.
+MAX_ANGLE = 2.0**52
+
+
+def _check_angle(V: np.ndarray, t: np.ndarray) -> None:
+    """Refuse geodesics whose angle ``max|t| ||V||_2`` is beyond :data:`MAX_ANGLE`, naming ``V``."""
+    scale = float(np.max(np.abs(V), initial=0.0))
+    if scale == 0.0:
+        return
+    # ||V||_2 from V / max|V| (no overflow for any finite V)
+    angle = float(np.max(np.linalg.norm(V / scale, ord=2, axis=(-2, -1)))) * scale
+    angle *= float(np.max(np.abs(t), initial=0.0))
+    if not angle <= MAX_ANGLE:
+        raise ValueError(
+            f"V: the geodesic angle t ||V||_2 = {angle:.3g} rad exceeds 2**52, beyond which its cosine and "
+            "sine have no correct digit (the geodesic wraps around every pi)"
+        )
 
 
 def _geodesic_frames(W: np.ndarray, V: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -455,6 +511,8 @@ def geodesic(W: ArrayLike, V: ArrayLike, t: ArrayLike, *, check: bool = True) ->
     t_arr = as_float_array(t, "t") if check else np.asarray(t, dtype=np.float64)
     if t_arr.ndim > 1:
         raise ValueError(f"t must be a scalar or 1-D, got shape {t_arr.shape}")
+    if check:
+        _check_angle(V, t_arr)
     return _geodesic_frames(W, V, t_arr)
 
 
@@ -628,13 +686,22 @@ def from_projector(P: ArrayLike, *, atol: float = 1e-8) -> np.ndarray:
     >>> float(distance(from_projector(P), np.eye(3)[:, [0, 2]])) < 1e-12
     True
     """
+    atol = as_tolerance(atol, "atol")
     P = as_float_array(P, "P", min_ndim=2)
     if P.shape[-1] != P.shape[-2]:
         raise ValueError(f"P must have shape (..., d, d), got {P.shape}")
-    if float(np.max(np.abs(P - _mT(P)), initial=0.0)) > atol:
-        raise ValueError("P must be symmetric")
-    if float(np.max(np.abs(P @ P - P), initial=0.0)) > atol:
-        raise ValueError("P must be idempotent (P @ P = P): not an orthogonal projector")
+    asym = float(np.max(np.abs(P - _mT(P)), initial=0.0))
+    if not asym <= atol:
+        raise ValueError(f"P must be symmetric: max|P - P^T| = {asym:.3g} exceeds atol = {atol:.1g}")
+    # |P| > 1 somewhere means P is no projector (its entries are bounded by 1); refused before
+    # P @ P, which could overflow
+    big = float(np.max(np.abs(P), initial=0.0))
+    idem = float(np.max(np.abs(P @ P - P), initial=0.0)) if big <= 1.0 + atol else big
+    if not idem <= atol:
+        raise ValueError(
+            f"P must be idempotent (P @ P = P): max|P @ P - P| = {idem:.3g} exceeds atol = {atol:.1g}; "
+            "not an orthogonal projector"
+        )
     traces = np.trace(P, axis1=-2, axis2=-1)
     h = int(np.rint(np.max(traces, initial=0.0)))
     if h < 1 or np.any(np.abs(traces - h) > atol * P.shape[-1] + 1e-6):

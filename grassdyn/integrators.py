@@ -76,13 +76,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.integrate import solve_ivp
+from scipy.integrate import DOP853, RK23, RK45
 
 from grassdyn._validation import (
     as_frame,
     as_int,
     as_real,
     as_times,
+    check_allocation,
     check_choice,
     orthogonality_defect,
 )
@@ -113,8 +114,37 @@ __all__ = [
 DIVERGENCE_BOUND = 1e150
 
 
+#: Default ``max_steps`` of :func:`integrate`: attempted steps per initial frame. A
+#: budget counted in steps, not seconds, so that where a run stops never depends on
+#: the machine; about 2 s of DOPRI5 steps at small d.
+MAX_STEPS = 10_000
+
+
 class IntegrationError(RuntimeError):
-    """The integration stopped before the last time (step limit or step-size underflow)."""
+    """The integration stopped before the last time (step limit or step-size underflow).
+
+    Says how far it got: ``t_reached`` (the time of the last accepted step),
+    ``steps`` (attempted steps of the member that stopped), ``member`` (its
+    index in the batch of initial frames, ``()`` for one frame) and
+    ``partial``, the :class:`~grassdyn.trajectory.Trajectory` of that member
+    at the requested times up to ``t_reached`` (None if no time beyond 0 was
+    reached).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        t_reached: float = 0.0,
+        steps: int = 0,
+        member: tuple[int, ...] = (),
+        partial: Trajectory | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.t_reached = t_reached
+        self.steps = steps
+        self.member = member
+        self.partial = partial
 
 
 class DivergenceError(FloatingPointError):
@@ -412,6 +442,7 @@ class RK4(RungeKutta):
 
 SOLVERS: dict[str, type[RungeKutta]] = {cls.name: cls for cls in (Dopri5, Bosh3, RK4)}
 SCIPY_METHODS = {"scipy-RK23": 3, "scipy-RK45": 6, "scipy-DOP853": 12}  # evaluations per step
+SCIPY_SOLVERS = {"scipy-RK23": RK23, "scipy-RK45": RK45, "scipy-DOP853": DOP853}
 METHODS: tuple[str, ...] = (*SOLVERS, *SCIPY_METHODS)
 
 
@@ -540,9 +571,10 @@ def _run_rk(
     while t < t_end:
         attempts += 1
         if attempts > max_steps:
-            raise IntegrationError(
+            raise _stopped(
                 f"max_steps = {max_steps} reached at t = {t:.6g} before t = {t_end:.6g}; "
-                "raise max_steps or loosen rtol/atol"
+                "raise max_steps or loosen rtol/atol",
+                t, max_steps, t_out[:i], out[:i],
             )
         if t_end - (t + h) <= 1e-10 * h:
             h = t_end - t
@@ -551,7 +583,8 @@ def _run_rk(
         if not accept:
             counts.rejected += 1
             if h_next < 16 * np.finfo(float).eps * max(t, 1.0):
-                raise IntegrationError(f"step size underflow at t = {t:.6g}: the flow is too stiff here")
+                raise _stopped(f"step size underflow at t = {t:.6g}: the flow is too stiff here",
+                               t, attempts, t_out[:i], out[:i])
             h = h_next
             continue
         counts.accepted += 1
@@ -572,6 +605,18 @@ def _run_rk(
     return out
 
 
+def _stopped(message: str, t: float, steps: int, t_done: np.ndarray, W_done: np.ndarray) -> IntegrationError:
+    """An :class:`IntegrationError` holding the raw frames at the requested times reached so far.
+
+    :func:`integrate` turns them into the error's ``partial`` trajectory (it
+    knows the batch index and the manifold); they are copied, as the caller's
+    buffer is reused.
+    """
+    err = IntegrationError(message, t_reached=float(t), steps=int(steps))
+    err._raw = (np.array(t_done, dtype=float), np.array(W_done))  # type: ignore[attr-defined]
+    return err
+
+
 def _polar_frames(Y: np.ndarray) -> np.ndarray:
     U, _, Vt = np.linalg.svd(Y, full_matrices=False)
     return U @ Vt
@@ -588,37 +633,49 @@ def _run_scipy(
     max_steps: int,
     counts: _Counts,
 ) -> np.ndarray:
-    """``solve_ivp`` on the flow embedded in R^{d x h}; raw (not re-orthonormalised) outputs."""
+    """A scipy ``OdeSolver`` on the flow embedded in R^{d x h}, stepped here so that ``max_steps``
+    counts its steps exactly; raw (not re-orthonormalised) outputs at ``t_out``."""
     t_end = float(t_out[-1])
     d, h = W0.shape
+    out = np.empty((t_out.shape[0], d, h))
+    n_zero = int(np.searchsorted(t_out, 0.0, side="right"))
+    out[:n_zero] = W0
+    counts.step_times.append(0.0)
+    counts.step_frames.append(W0)
     if t_end == 0.0:
-        counts.step_times.append(0.0)
-        counts.step_frames.append(W0)
-        return np.broadcast_to(W0, (t_out.shape[0], d, h)).copy()
-    max_evals = max_steps * SCIPY_METHODS[name]
+        return out
 
     def fun(t: float, y: np.ndarray) -> np.ndarray:
-        if flow.nfev >= max_evals:
-            raise IntegrationError(
-                f"max_steps = {max_steps} ({max_evals} gradient evaluations) reached at t = {t:.6g} "
-                f"before t = {t_end:.6g}"
-            )
         W = y.reshape(d, h)
         size = float(np.max(np.abs(W)))
         if not size <= DIVERGENCE_BOUND:
             raise DivergenceError(f"the solution diverged: max|W| = {size:.3g} at t = {t:.6g}")
         return flow.velocity(W, flow.egrad(W, t)).ravel()
 
-    sol = solve_ivp(
-        fun, (0.0, t_end), W0.ravel(), method=name.removeprefix("scipy-"), rtol=rtol, atol=atol,
-        first_step=first_step, dense_output=True,
-    )
-    if not sol.success:
-        raise IntegrationError(f"solve_ivp ({name}) failed at t = {sol.t[-1]:.6g}: {sol.message}")
-    counts.accepted += sol.t.shape[0] - 1
-    counts.step_times.extend(sol.t.tolist())
-    counts.step_frames.extend(sol.y.T.reshape(-1, d, h))
-    return sol.sol(t_out).T.reshape(-1, d, h)
+    solver_class = SCIPY_SOLVERS[name]
+    kwargs = {} if first_step is None else {"first_step": first_step}
+    solver = solver_class(fun, 0.0, W0.ravel(), t_end, rtol=rtol, atol=atol, **kwargs)
+    i, steps = n_zero, 0
+    while solver.status == "running":
+        if steps >= max_steps:
+            raise _stopped(
+                f"max_steps = {max_steps} reached at t = {solver.t:.6g} before t = {t_end:.6g} ({name}); "
+                "raise max_steps or loosen rtol/atol",
+                solver.t, steps, t_out[:i], out[:i],
+            )
+        message = solver.step()
+        steps += 1
+        if solver.status == "failed":
+            raise _stopped(f"{name} failed at t = {solver.t:.6g}: {message}", solver.t, steps,
+                           t_out[:i], out[:i])
+        j = int(np.searchsorted(t_out, solver.t, side="right"))
+        if j > i:
+            out[i:j] = solver.dense_output()(t_out[i:j]).T.reshape(-1, d, h)
+            i = j
+        counts.accepted += 1
+        counts.step_times.append(float(solver.t))
+        counts.step_frames.append(solver.y.reshape(d, h).copy())
+    return out
 
 
 def integrate(
@@ -632,7 +689,7 @@ def integrate(
     atol: float = 1e-10,
     step: float | None = None,
     first_step: float | None = None,
-    max_steps: int = 100_000,
+    max_steps: int = MAX_STEPS,
     record: str = "t",
 ) -> Trajectory:
     r"""Integrate the gradient flow of any objective from ``W0`` at time 0.
@@ -654,7 +711,8 @@ def integrate(
         ``"dopri5"`` (default; order 5), ``"bosh3"`` (order 3), ``"rk4"``
         (order 4, needs ``step``): Runge–Kutta in the graph chart, frames
         orthonormal to rounding. ``"scipy-RK45"``, ``"scipy-DOP853"``,
-        ``"scipy-RK23"``: :func:`scipy.integrate.solve_ivp` on the embedded
+        ``"scipy-RK23"``: scipy's ``RK45``/``DOP853``/``RK23`` solvers (those of
+        :func:`scipy.integrate.solve_ivp`), stepped one by one, on the embedded
         ODE, outputs re-orthonormalised (polar factor) on the Grassmannian.
     rtol, atol : float
         Tolerances of the error control (``rtol >= 100 eps``, ``atol >= 0``).
@@ -664,7 +722,10 @@ def integrate(
     first_step : float, optional
         Initial step of the adaptive methods (estimated by default).
     max_steps : int
-        Limit on attempted steps per initial frame.
+        Step budget: attempted steps per initial frame, in every method
+        (default :data:`MAX_STEPS`). Counted in steps, not seconds, so where
+        a run stops does not depend on the machine; with fixed ``step`` a
+        run that needs more is refused before it starts.
     record : {"t", "steps"}
         ``"t"``: the frames at the times ``t`` (dense output). ``"steps"``:
         the frames at every accepted step from 0 to ``t[-1]`` (one initial
@@ -684,7 +745,12 @@ def integrate(
     ValueError, TypeError
         Bad arguments, naming them.
     IntegrationError
-        ``max_steps`` reached or the step size underflowed; names the time.
+        ``max_steps`` reached or the step size underflowed. The message names
+        the time reached; the error says how far it got: ``t_reached``,
+        ``steps``, ``member`` (which initial frame) and ``partial``, the
+        trajectory of that frame at the requested times reached. Raising
+        (rather than returning ``success=False``) keeps every returned
+        trajectory complete; ``stats["success"]`` is then always True.
     DivergenceError
         The solution or the gradient became non-finite or, on the Euclidean
         flow, larger than ``1e150``; names the time.
@@ -733,21 +799,49 @@ def integrate(
     if record == "steps" and batch:
         raise ValueError(f"record='steps' needs a single initial frame W0 of shape (d, h), got {W0.shape}")
 
+    d, h = W0.shape[-2:]
+    check_allocation((*batch, t_out.shape[0], d, h),
+                     f"len(t) = {t_out.shape[0]}, W0 of shape {W0.shape}: the output (..., len(t), d, h)")
+    if record == "steps":
+        check_allocation((max_steps + 1, d, h),
+                         f"max_steps = {max_steps} with record='steps' (up to one frame per step)")
+    if step is not None:
+        # fixed steps: the number is known up front
+        n_fixed = int(np.ceil(float(t_out[-1]) / step - 1e-12))
+        if n_fixed > max_steps:
+            raise IntegrationError(
+                f"step = {step:.6g}: t[-1] / step = {n_fixed} fixed steps exceed max_steps = {max_steps}; "
+                "raise step or max_steps", t_reached=0.0, steps=0,
+            )
+
     counts = _Counts()
-    outs = np.empty((*batch, t_out.shape[0], *W0.shape[-2:]))
+    outs = np.empty((*batch, t_out.shape[0], d, h))
     grassmann = manifold == "grassmann"
     with np.errstate(over="ignore", invalid="ignore"):
         for idx in np.ndindex(*batch):
-            if method in SOLVERS:
-                chart = GraphChart(flow) if grassmann else LinearChart(flow)
-                controller = ConstantStep(step) if step is not None else PIController(rtol, atol, first_step)
-                outs[idx] = _run_rk(
-                    SOLVERS[method](), chart, controller, W0[idx], t_out, max_steps, counts, grassmann
-                )
-            else:
-                outs[idx] = _run_scipy(
-                    method, flow, W0[idx], t_out, rtol, atol, first_step, max_steps, counts
-                )
+            try:
+                if method in SOLVERS:
+                    chart = GraphChart(flow) if grassmann else LinearChart(flow)
+                    controller = (ConstantStep(step) if step is not None
+                                  else PIController(rtol, atol, first_step))
+                    outs[idx] = _run_rk(
+                        SOLVERS[method](), chart, controller, W0[idx], t_out, max_steps, counts, grassmann
+                    )
+                else:
+                    outs[idx] = _run_scipy(
+                        method, flow, W0[idx], t_out, rtol, atol, first_step, max_steps, counts
+                    )
+            except IntegrationError as exc:
+                exc.member = idx
+                t_done, W_done = getattr(exc, "_raw", (np.empty(0), None))
+                if t_done.size and t_done[-1] > 0.0:
+                    if grassmann and method in SCIPY_METHODS:
+                        W_done = _polar_frames(W_done)
+                    exc.partial = Trajectory(t=t_done, W=W_done, method=method, manifold=manifold,
+                                             stats={"success": False, "message": str(exc)})
+                if batch:
+                    exc.args = (f"{exc.args[0]} (initial frame W0[{', '.join(map(str, idx))}])",)
+                raise
     stats: dict[str, Any] = {
         "accepted_steps": counts.accepted,
         "rejected_steps": None if method in SCIPY_METHODS else counts.rejected,

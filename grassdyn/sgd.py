@@ -97,7 +97,9 @@ from grassdyn._validation import (
     as_int,
     as_real,
     as_rng,
+    check_allocation,
     check_choice,
+    check_steps,
 )
 from grassdyn._validation import orthogonality_defect as _defect
 from grassdyn.objectives import Quadratic
@@ -169,6 +171,8 @@ def streams(
     True
     """
     seeds = as_int(seeds, "seeds", minimum=1)
+    # a SeedSequence object takes a few hundred bytes
+    check_allocation(512 * seeds, f"seeds = {seeds}: one SeedSequence per seed")
     if isinstance(rng, (list, tuple)):
         if len(rng) != seeds or not all(isinstance(s, np.random.SeedSequence) for s in rng):
             raise ValueError(
@@ -238,6 +242,9 @@ def init_frames(
         raise ValueError(f"h must be <= d, got h = {h} > d = {d}")
     seeds = as_int(seeds, "seeds", minimum=1)
     check_choice(kind, "kind", INIT_KINDS)
+    check_allocation((3, seeds, d, h), f"seeds = {seeds}, d = {d}, h = {h}: the initial frames")
+    # validated even where unused, so that a bad scale never passes silently
+    scale = as_real(scale, "scale", low=0.0, low_open=True)
     if kind == "given":
         if frame is None:
             raise ValueError('frame must be given when kind="given"')
@@ -249,7 +256,6 @@ def init_frames(
         raise ValueError(f'frame is only used with kind="given", got kind={kind!r}')
     if kind == "haar":
         return grassmann.random_point(d, h, rng, batch=(seeds,))
-    scale = as_real(scale, "scale", low=0.0, low_open=True)
     return as_rng(rng).standard_normal((seeds, d, h)) * (scale / np.sqrt(d))
 
 
@@ -393,7 +399,7 @@ def simulate(
     manifold: Literal["grassmann", "euclidean"] = "grassmann",
     retraction: Literal["qr", "polar", "exp"] = "qr",
     optimizer: Literal["sgd", "momentum"] = "sgd",
-    momentum: float = 0.9,
+    momentum: float | None = None,
     sampling: Literal["replacement", "epochs"] = "replacement",
     progress: bool | None = None,
 ) -> Trajectory:
@@ -425,13 +431,17 @@ def simulate(
     manifold : {"grassmann", "euclidean"}
         Riemannian SGD on Gr(d, h), or the unconstrained model.
     retraction : {"qr", "polar", "exp"}
-        Retraction of the Grassmannian step (:func:`grassdyn.grassmann.retract`).
+        Retraction of the Grassmannian step (:func:`grassdyn.grassmann.retract`);
+        any other than the default is refused with ``manifold="euclidean"``.
     optimizer : {"sgd", "momentum"}
         Plain SGD, or heavy-ball momentum with coefficient ``momentum``.
-    momentum : float in [0, 1)
-        Heavy-ball coefficient ``beta`` (used by ``optimizer="momentum"``).
+    momentum : float in [0, 1), optional
+        Heavy-ball coefficient ``beta`` of ``optimizer="momentum"`` (default
+        0.9). Refused with plain SGD, where it would have no effect.
     sampling : {"replacement", "epochs"}
-        How a fixed data set is sampled (see the module docstring).
+        How a fixed data set is sampled (see the module docstring); options
+        with no effect (``momentum`` without ``optimizer="momentum"``,
+        ``sampling="epochs"`` without ``batch_size``) are refused.
     progress : bool or None
         Show a tqdm progress bar; None: only if stderr is a terminal.
 
@@ -450,7 +460,11 @@ def simulate(
         If an iterate becomes non-finite, exceeds ``||W||_F = 1e150``
         (euclidean) or leaves the manifold; names the step, seed and ``lr``.
     ValueError, TypeError
-        On invalid arguments, naming the argument.
+        On invalid arguments, naming the argument; also, up front, when
+        ``steps`` exceeds :data:`grassdyn._validation.MAX_STEPS` or the
+        recorded trajectory ``(seeds, T, d, h)`` or the minibatch buffers
+        (``seeds * chunk * batch_size * d`` per view) would take more than
+        half the available memory (:func:`grassdyn._validation.check_allocation`).
 
     Notes
     -----
@@ -481,7 +495,7 @@ def simulate(
     """
     seeds = as_int(seeds, "seeds", minimum=1)
     lr = as_real(lr, "lr", low=0.0, low_open=True)
-    steps = as_int(steps, "steps", minimum=1)
+    steps = check_steps(as_int(steps, "steps", minimum=1), f"steps = {steps}")
     record_every = as_int(record_every, "record_every", minimum=1)
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps = {steps}, got {record_every}")
@@ -489,10 +503,30 @@ def simulate(
     check_choice(retraction, "retraction", grassmann.RETRACTIONS)
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     check_choice(sampling, "sampling", SAMPLINGS)
-    beta = as_real(momentum, "momentum", low=0.0, high=1.0)
+    if optimizer != "momentum" and momentum is not None:
+        raise ValueError(
+            f'momentum = {momentum!r} has no effect with optimizer = {optimizer!r}: pass '
+            'optimizer="momentum" to use heavy-ball momentum, or leave momentum out'
+        )
+    beta = as_real(0.9 if momentum is None else momentum, "momentum", low=0.0, high=1.0)
     if beta == 1.0:
         raise ValueError("momentum must be < 1 (beta = 1 never forgets a gradient)")
+    if manifold == "euclidean" and retraction != "qr":
+        raise ValueError(
+            f"retraction = {retraction!r} has no effect with manifold = 'euclidean' (the step is "
+            "W - lr G, with no retraction)"
+        )
+    if sampling != "replacement" and batch_size is None:
+        raise ValueError(f"sampling = {sampling!r} has no effect without batch_size (exact gradient)")
     show = _check_progress(progress)
+    # Refused before anything is allocated: the recorded trajectory (seeds, T, d, h) is the largest
+    # array (the shape is read without converting W0, which is validated just below).
+    dh = np.shape(W0)[-2:] if np.ndim(W0) >= 2 else (1, 1)
+    check_allocation(
+        (seeds, steps // record_every + 2, *dh),
+        f"seeds = {seeds}, steps = {steps}, record_every = {record_every}: the recorded trajectory "
+        f"of shape (seeds, steps // record_every + 1, d, h)",
+    )
     W = _initial_frames(W0, seeds, manifold, _loss_dimension(loss))
     d, h = W.shape[-2:]
     seq = streams(rng, seeds)
@@ -509,6 +543,11 @@ def simulate(
             )
     else:
         B = as_int(batch_size, "batch_size", minimum=1)
+        check_allocation(
+            (3, seeds, B, d),
+            f"batch_size = {B}, seeds = {seeds}: one step's minibatches, up to 3 views of shape "
+            "(seeds, batch_size, d)",
+        )
         if not (callable(getattr(loss, "draw", None)) and callable(getattr(loss, "batch_egrad", None))):
             raise TypeError(
                 f"loss must support minibatches (draw and batch_egrad, as the losses of grassdyn.ssl do) "
@@ -530,6 +569,8 @@ def simulate(
                 )
             regime = "online"
             chunk = max(1, _CHUNK_FLOATS // (B * d * views))
+            check_allocation((views, chunk, seeds, B, d),
+                             f"seeds = {seeds}, batch_size = {B}: the minibatch buffers of all seeds")
             sampler = _OnlineSampler(loss, B, gens, chunk, views)
         else:
             if B > n:
@@ -541,6 +582,8 @@ def simulate(
             regime = "fixed-data"
             views = len(data) if isinstance(data, tuple) else 2
             chunk = max(1, _CHUNK_FLOATS // B)
+            check_allocation((chunk, seeds, B),
+                             f"seeds = {seeds}, batch_size = {B}: the minibatch indices of all seeds")
             sampler = _IndexSampler(loss, B, gens, chunk, epochs=sampling == "epochs")
         grad_at = _blocked_gradient(loss.batch_egrad, sampler, seeds, B * d * views)
 
@@ -649,9 +692,10 @@ def _retract_qr(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     ``eps cond(A)^2`` [YNYF15]_; it needs one Gram product and one
     ``(d, h) x (h, h)`` product, all matrix-matrix work, instead of a
     Householder factorisation (measured 2-3x faster at the sizes of
-    ``benchmarks/sgd.py``). It is used when ``sum_seeds ||V||_F^2 <= 1``
+    ``benchmarks/sgd.py``). It is used for the seeds with ``||V||_F^2 <= 1``
     (``cond(A)^2 <= 2``: agreement with :func:`grassdyn.grassmann.retract`
-    to rounding); larger steps go to Householder QR.
+    to rounding); larger steps go to Householder QR. The test is made per
+    seed, so each seed's result is the same whatever the number of seeds.
 
     References
     ----------
@@ -659,13 +703,50 @@ def _retract_qr(W: np.ndarray, V: np.ndarray) -> np.ndarray:
        "Roundoff error analysis of the CholeskyQR2 algorithm", Electron.
        Trans. Numer. Anal. 44 (2015).
     """
+    # Decided per seed, so that a seed's arithmetic never depends on the other seeds of the run
+    # (a test on the sum over seeds sent a seed to Householder QR in a large run and to Cholesky-QR
+    # in a small one: the same seed then differed in the last bits). A sum <= 1 over all seeds
+    # means every seed is small: one dot product decides the common case.
     flat = V.reshape(-1)
     if flat @ flat <= 1.0:
+        small = np.ones(V.shape[0], dtype=bool)
+    else:
+        small = np.einsum("sij,sij->s", V, V) <= 1.0
+    return _retract_qr_seeds(W, V, small)
+
+
+def _retract_qr_seeds(W: np.ndarray, V: np.ndarray, small: np.ndarray) -> np.ndarray:
+    """:func:`_retract_qr` for a stack ``(seeds, d, h)``: Cholesky-QR where ``small``, else Householder.
+
+    Each subset is one batched call; numpy's stacked QR, Cholesky and matmul
+    act matrix by matrix, so a seed's result does not depend on which other
+    seeds share the call. A Cholesky failure (a seed whose ``A^T A`` is not
+    positive definite to working precision) is resolved seed by seed.
+    """
+    if np.all(small):
         try:
             return cholqr(W + V)
         except np.linalg.LinAlgError:
-            pass  # not positive definite to working precision: let Householder decide
-    return grassmann.retract(W, V, "qr", check=False)
+            return _retract_qr_each(W, V)
+    out = np.empty_like(W)
+    out[~small] = grassmann.retract(W[~small], V[~small], "qr", check=False)
+    if np.any(small):
+        try:
+            out[small] = cholqr(W[small] + V[small])
+        except np.linalg.LinAlgError:
+            out[small] = _retract_qr_each(W[small], V[small])
+    return out
+
+
+def _retract_qr_each(W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Cholesky-QR seed by seed, Householder QR for the seeds where it fails."""
+    out = np.empty_like(W)
+    for s in range(W.shape[0]):
+        try:
+            out[s] = cholqr(W[s] + V[s])
+        except np.linalg.LinAlgError:
+            out[s] = grassmann.retract(W[s], V[s], "qr", check=False)
+    return out
 
 
 def _make_step(

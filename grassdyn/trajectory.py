@@ -163,6 +163,8 @@ class Trajectory:
 
     def loss(self, objective: Any) -> np.ndarray:
         """``objective.value`` at each frame, shape ``(..., T)``."""
+        if not callable(getattr(objective, "value", None)):
+            raise TypeError(f"objective must have a value(W) method, got {type(objective).__name__}")
         flat = self.W.reshape(-1, self.d, self.h)
         values = np.array([float(objective.value(w)) for w in flat])
         return values.reshape(self.W.shape[:-2])

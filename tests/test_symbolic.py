@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -315,11 +316,46 @@ def test_symbolic_repeated_entries_are_clusters():
     assert [p.critical_dimension for p in pts] == [1, 1, 0]
 
 
-def test_float_input_signs_are_exact():
-    # 0.1 + 0.2 != 0.3 in binary64: two distinct eigenvalues, hyperbolic points
-    pts = sym.critical_points([0.1 + 0.2, 0.3], 1)
+def test_float_input_signs_are_exact_with_tol_zero():
+    # 0.1 + 0.2 != 0.3 in binary64: with tol=0, two distinct eigenvalues, hyperbolic points
+    pts = sym.critical_points([0.1 + 0.2, 0.3], 1, tol=0)
     assert [p.classification for p in pts] == ["stable", "unstable"]
     assert sym.critical_points([0.3, 0.3], 1)[0].classification == "non-hyperbolic"
+
+
+def test_floats_equal_up_to_rounding_tie_with_a_warning():
+    # 0.1 + 0.2 and 0.3 are one ulp apart: by default a repeated eigenvalue, not a saddle at -5.6e-17
+    tie = r"eigenvalues\[1\] = 0.30000000000000004 and eigenvalues\[2\] = 0.3 are equal up to rounding"
+    with pytest.warns(UserWarning, match=tie):
+        pts = sym.critical_points([1.0, 0.1 + 0.2, 0.3], 1)
+    assert [p.classification for p in pts] == ["stable", "non-hyperbolic", "non-hyperbolic"]
+    assert [p.critical_dimension for p in pts] == [0, 1, 1]
+    # an explicit tolerance merges silently, and only within it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sym.critical_points([1.0, 0.5, 0.49], 1, tol=0.02)[1].classification == "non-hyperbolic"
+        assert sym.critical_points([1.0, 0.5, 0.49], 1, tol=0.001)[1].classification == "saddle"
+
+
+@pytest.mark.parametrize(
+    ("spectrum", "match"),
+    [
+        pytest.param(
+            lambda a, b: [a, a + 1], r"eigenvalues\[0\] = a < eigenvalues\[1\] = a \+ 1", id="a<a+1"
+        ),
+        pytest.param(lambda a, b: [a, b, a], r"identical but eigenvalues\[1\] = b", id="a,b,a"),
+        pytest.param(lambda a, b: [a, 2, a + 1], r"eigenvalues\[0\] = a < eigenvalues\[2\]", id="a,2,a+1"),
+    ],
+)
+def test_symbolic_order_that_sympy_disproves_is_refused(spectrum, match):
+    a, b = sp.symbols("a b", real=True)
+    with pytest.raises(ValueError, match=match):
+        sym.critical_points(spectrum(a, b), 1)
+
+
+def test_symbolic_order_sympy_cannot_decide_is_the_stated_assumption():
+    a, b = sp.symbols("a b", real=True)
+    assert "a > b" in sym.critical_points([a, b], 1).assumptions
 
 
 def test_critical_points_latex_table():

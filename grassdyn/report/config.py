@@ -6,6 +6,9 @@ defaults (or from the quick variant with ``--quick``). Every key is checked:
 an unknown key, a wrong type or an impossible value (``h > d``, ``rho``
 outside ``[0, 1]``, a learning rate ``<= 0``) raises :class:`ConfigError`
 with one line naming the key, which the command prints without a traceback.
+So does a configuration out of the machine's reach (:func:`estimate` gives
+each key's memory and work; too much of either is refused before any claim
+runs) or one whose flow times are too short for a rate to be measured.
 
 The resolved configuration is written beside the report (``config.toml``) and
 into ``results.json``; passing it back with ``--config`` reproduces the run
@@ -35,6 +38,7 @@ __all__ = [
     "SPEC",
     "ConfigError",
     "dumps_config",
+    "estimate",
     "load_config",
     "loads_config",
 ]
@@ -362,6 +366,143 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
         raise ConfigError("[stability] eigenvalues: at most 6 (the table lists every h-subset)")
 
 
+#: Most work one configuration key may ask of a claim, in multiply-adds (about a minute at
+#: the effective rate of small batched products on this kind of machine). The default
+#: configuration's largest entry is about 1e9.
+MAX_WORK = 2e10
+
+#: Fraction of the available memory (grassdyn._validation.available_memory) the arrays of one
+#: configuration key may take.
+MEMORY_FRACTION = 0.5
+
+_FLOAT = 8  # bytes per float64
+
+
+def _generator_spectrum(model: dict[str, Any], count: int) -> list[float]:
+    """The ``count`` largest eigenvalues of the generator, descending.
+
+    Contrastive and alignment generators of the centred model have the same
+    spectrum: ``content``, ``rho * style`` and ``d - k - m`` zeros.
+    """
+    lam = sorted([*model["content"], *(model["rho"] * g for g in model["style"])], reverse=True)
+    return (lam + [0.0] * count)[:count]
+
+
+def _sgd_cost(seeds: int, steps: int, B: int, d: int, h: int, recorded: int) -> tuple[float, float]:
+    """(bytes, multiply-adds) of a seed-vectorised SGD run of :func:`grassdyn.sgd.simulate`.
+
+    Its buffers hold about ``max(64 Ki, 3 B d)`` floats of minibatch draws per seed (the
+    sampler's chunks), its record ``seeds x recorded x d x h``; each step costs about
+    ``6 B d h`` per seed (three views, a product each way).
+    """
+    buffers = seeds * max(1 << 16, 3 * B * d) * _FLOAT
+    record = seeds * recorded * d * h * _FLOAT
+    return float(buffers + record), 6.0 * seeds * steps * B * d * h
+
+
+def estimate(cfg: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """What each claim asks of the machine: ``(configuration key, bytes, multiply-adds)`` entries.
+
+    One entry per array-sizing or work-setting choice, named by the key that
+    drives it (the one a user would change), with the memory of its largest
+    arrays and the arithmetic of its main loops. These are estimates of the
+    leading terms, within a small factor of what the claims allocate and run.
+    """
+    model = cfg["model"]
+    d = model["d"]
+    out: list[tuple[str, float, float]] = [
+        # C, Sigma, the cross moments and the eigenvectors: a handful of d x d matrices; eigh is O(d^3)
+        (f"[model] d = {d}", 6.0 * d * d * _FLOAT, 10.0 * float(d) ** 3),
+    ]
+    c = cfg["collapse"]
+    steps = max(1, round(c["t_max"] / c["lr"]))
+    mem, work = _sgd_cost(c["seeds"], steps, c["batch_size"], d, c["h"], c["n_times"])
+    out.append((f"[collapse] t_max / lr = {steps} steps, batch_size = {c['batch_size']}, "
+                f"seeds = {c['seeds']}", mem, work))
+    c = cfg["dynamics"]
+    for lr in c["lrs"]:
+        steps = max(1, round(c["t_max"] / lr))
+        mem, work = _sgd_cost(c["seeds"], steps, c["batch_size"], d, c["h"], c["n_times"])
+        # exact gradient descent beside the minibatch runs: a d x d product per step and seed
+        out.append((f"[dynamics] lrs = {c['lrs']} (lr = {lr!r}: t_max / lr = {steps} steps), "
+                    f"batch_size = {c['batch_size']}, seeds = {c['seeds']}", mem,
+                    work + float(steps) * c["seeds"] * d * d * c["h"]))
+    c = cfg["width"]
+    H, T = max(c["widths"]), c["n_times"]
+    out.append((f"[width] n_times = {T}, widths = {c['widths']}", 4.0 * len(c["widths"]) * T * d * H * _FLOAT,
+                float(T) * len(c["widths"]) * d * d * H))
+    c = cfg["finite"]
+    for B in c["batch_sizes"]:
+        mem, work = _sgd_cost(c["seeds"], c["steps"], B, d, c["h"], c["steps"] + 1)
+        out.append((f"[finite] batch_sizes = {c['batch_sizes']} (batch size {B})", mem, work))
+    for n in c["sample_sizes"]:
+        # seeds data sets of n pairs, their empirical generators (n d^2 each) and exact GD on them
+        mem = c["seeds"] * (2.0 * n * d + d * d) * _FLOAT
+        work = c["seeds"] * (2.0 * n * d * d + float(c["steps"]) * d * d * c["h"])
+        out.append((f"[finite] sample_sizes = {c['sample_sizes']} (n = {n}), seeds = {c['seeds']}",
+                    mem, work))
+    c = cfg["identifiability"]
+    mem, work = _sgd_cost(c["seeds"], c["steps"], c["batch_size"], d, len(model["content"]), 2)
+    out.append((f"[identifiability] {len(c['rhos'])} rhos, steps = {c['steps']}, batch_size = "
+                f"{c['batch_size']}, seeds = {c['seeds']}", mem, work * len(c["rhos"])))
+    return out
+
+
+def _check_size(cfg: dict[str, Any]) -> None:
+    """Refuse, before any claim runs, a configuration whose arrays or work are out of reach.
+
+    Memory: each entry of :func:`estimate` may take at most
+    :data:`MEMORY_FRACTION` of the available memory
+    (:func:`grassdyn._validation.available_memory`); work: at most
+    :data:`MAX_WORK` multiply-adds. The error names the key and the size.
+    """
+    from grassdyn._validation import _format_bytes, available_memory
+
+    limit = MEMORY_FRACTION * available_memory()
+    for where, nbytes, work in estimate(cfg):
+        if nbytes > limit:
+            raise ConfigError(
+                f"{where}: needs about {_format_bytes(nbytes)} of memory, more than {MEMORY_FRACTION:g} of "
+                f"the {_format_bytes(limit / MEMORY_FRACTION)} available; reduce it"
+            )
+        if work > MAX_WORK:
+            raise ConfigError(
+                f"{where}: needs about {work:.2g} multiply-adds, more than the limit of {MAX_WORK:.0e} "
+                "(minutes to hours of computing); reduce it"
+            )
+
+
+def _check_times(cfg: dict[str, Any]) -> None:
+    """Flow times long enough for the claims that fit a rate to see the flow move.
+
+    [width] fits each width's late-time rate ``lam_h - lam_(h+1)``: the distance
+    must decay by at least a factor ``e`` over ``[0, t_max]``, so
+    ``t_max (lam_h - lam_(h+1)) >= 1``; [collapse] fits the decay of
+    ``sigma_2 / sigma_1`` at rate ``lam_1 - lam_2``, with the same requirement.
+    """
+    lam = _generator_spectrum(cfg["model"], max(cfg["width"]["widths"]) + 1)
+    t_max = cfg["width"]["t_max"]
+    for h in cfg["width"]["widths"]:
+        gap = lam[h - 1] - lam[h]
+        if gap <= 0:
+            raise ConfigError(
+                f"[width] widths: width {h} has no spectral gap (lam_{h} = lam_{h + 1} = {lam[h]:g}); "
+                "its rate cannot be measured"
+            )
+        if t_max * gap < 1.0:
+            raise ConfigError(
+                f"[width] t_max = {t_max!r}: too short for width {h} to converge measurably "
+                f"(t_max (lam_{h} - lam_{h + 1}) = {t_max * gap:.3g} < 1)"
+            )
+    gap = lam[0] - lam[1]
+    t_max = cfg["collapse"]["t_max"]
+    if gap > 0 and t_max * gap < 1.0:
+        raise ConfigError(
+            f"[collapse] t_max = {t_max!r}: too short to see the collapse "
+            f"(t_max (lam_1 - lam_2) = {t_max * gap:.3g} < 1)"
+        )
+
+
 def validate(raw: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check a parsed configuration, fill in the missing keys from ``base``, return it.
 
@@ -377,6 +518,8 @@ def validate(raw: dict[str, Any], base: dict[str, Any] | None = None) -> dict[st
         for key, field in fields.items():
             values[key] = _check_value(values[key], field, _where(section, key))
     _check_consistency(cfg)
+    _check_size(cfg)
+    _check_times(cfg)
     return cfg
 
 

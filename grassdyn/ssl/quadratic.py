@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grassdyn._array import mT as _mT
+from grassdyn._validation import check_finite_result
 from grassdyn.objectives import Quadratic
 from grassdyn.ssl._base import Batch, SSLLoss, _sym
 
@@ -23,7 +24,9 @@ class _QuadraticSSL(SSLLoss, Quadratic):
 
     def __init__(self, source: Any) -> None:
         SSLLoss.__init__(self, source)
-        C = self._population_generator() if self.model is not None else self._empirical_generator()
+        with np.errstate(over="ignore", invalid="ignore"):
+            C = self._population_generator() if self.model is not None else self._empirical_generator()
+        check_finite_result(C, "the generator C", "source: its entries are too large (products overflow)")
         Quadratic.__init__(self, C)
 
     def _population_generator(self) -> np.ndarray:
@@ -37,16 +40,18 @@ class _QuadraticSSL(SSLLoss, Quadratic):
         raise NotImplementedError
 
     def batch_egrad(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        KW, KtW = self._cross_action(W, batch)
-        return -0.5 * (KW + KtW)
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            KW, KtW = self._cross_action(W, batch)
+            G = -0.5 * (KW + KtW)
+        return self._checked(G, "batch_egrad(W, batch)", W, batch)
 
     def batch_value(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        KW, _ = self._cross_action(W, batch)
-        return -0.5 * np.sum(W * KW, axis=(-2, -1))
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            KW, _ = self._cross_action(W, batch)
+            v = -0.5 * np.sum(W * KW, axis=(-2, -1))
+        return self._checked(v, "batch_value(W, batch)", W, batch)
 
 
 class Alignment(_QuadraticSSL):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from grassdyn._array import mT as _mT
-from grassdyn._validation import as_float_array
+from grassdyn._validation import as_float_array, check_finite_result
 from grassdyn.ssl._base import Batch, SSLLoss, _sym
 
 __all__ = ["SpectralContrastive", "spectral_contrastive"]
@@ -41,25 +41,33 @@ class SpectralContrastive(SSLLoss):
 
     def _check_W(self, W: Any) -> np.ndarray:
         W = as_float_array(W, "W", min_ndim=2)
-        if W.shape[-2] != self.d:
-            raise ValueError(f"W must have d = {self.d} rows, got shape {W.shape}")
+        if W.shape[-2] != self.d or W.shape[-1] < 1:
+            raise ValueError(f"W must have shape (..., d, h) with d = {self.d} and h >= 1, got {W.shape}")
         return W
 
     def value(self, W: Any) -> float | np.ndarray:
+        """The loss at ``W`` (..., d, h); raises naming ``W`` when it is too large to represent."""
         W = self._check_W(W)
         if self.model is None:
             v = self.batch_value(W, self.data)
         else:
-            S = _mT(W) @ self.Sigma @ W
-            v = -np.sum(W * (self.M @ W), axis=(-2, -1)) + 0.5 * np.sum(S * S, axis=(-2, -1))
+            with np.errstate(over="ignore", invalid="ignore"):
+                S = _mT(W) @ self.Sigma @ W
+                v = -np.sum(W * (self.M @ W), axis=(-2, -1)) + 0.5 * np.sum(S * S, axis=(-2, -1))
+            # quartic in W: for max|W| ~ 1e77 and beyond the value itself exceeds float64's range
+            check_finite_result(v, "SpectralContrastive.value(W)", "W is too large (the loss is quartic)")
         return float(v) if np.ndim(v) == 0 else v
 
     def egrad(self, W: Any) -> np.ndarray:
+        """The Euclidean gradient at ``W``; raises naming ``W`` when it is too large to represent."""
         W = self._check_W(W)
         if self.model is None:
             return self.batch_egrad(W, self.data)
-        SW = self.Sigma @ W
-        return -2.0 * (self.M @ W) + 2.0 * SW @ (_mT(W) @ SW)
+        with np.errstate(over="ignore", invalid="ignore"):
+            SW = self.Sigma @ W
+            G = -2.0 * (self.M @ W) + 2.0 * SW @ (_mT(W) @ SW)
+        check_finite_result(G, "SpectralContrastive.egrad(W)", "W is too large (the gradient is cubic in W)")
+        return G
 
     def _terms(self, W: np.ndarray, batch: Batch):
         X, Xp = batch[0], batch[1]
@@ -84,14 +92,16 @@ class SpectralContrastive(SSLLoss):
         return align_val + rep_val, align_grad + rep_grad
 
     def batch_value(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        return self._terms(W, batch)[0]
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = self._terms(W, batch)[0]
+        return self._checked(v, "batch_value(W, batch)", W, batch)
 
     def batch_egrad(self, W: np.ndarray, batch: Batch) -> np.ndarray:
-        W = np.asarray(W, dtype=np.float64)
-        self._check_batch(W, batch)
-        return self._terms(W, batch)[1]
+        W = self._check_batch(W, batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            G = self._terms(W, batch)[1]
+        return self._checked(G, "batch_egrad(W, batch)", W, batch)
 
 
 def spectral_contrastive(source: Any) -> SpectralContrastive:

@@ -69,7 +69,15 @@ References
    53 (1980).
 """
 
-from grassdyn.symbolic._common import CLASSIFICATIONS, SIMPLIFY_MAX_NODES, SPOT_DPS, VERDICTS, t_symbol
+from grassdyn.symbolic._common import (
+    CLASSIFICATIONS,
+    ROUNDING_ULPS,
+    SIMPLIFY_MAX_NODES,
+    SPOT_DPS,
+    SYMBOLIC_MAX_SIZE,
+    VERDICTS,
+    t_symbol,
+)
 from grassdyn.symbolic.charts import ChartFlow, Linearization, grassmann_chart, linearize
 from grassdyn.symbolic.critical import (
     CollapseLimit,
@@ -92,8 +100,10 @@ from grassdyn.symbolic.verify import ODE, Verification, verify_solution
 __all__ = [
     "CLASSIFICATIONS",
     "ODE",
+    "ROUNDING_ULPS",
     "SIMPLIFY_MAX_NODES",
     "SPOT_DPS",
+    "SYMBOLIC_MAX_SIZE",
     "VERDICTS",
     "ChartFlow",
     "ClosedForm",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
@@ -11,7 +12,7 @@ import numpy as np
 import sympy as sp
 from sympy.assumptions import Q, ask
 
-from grassdyn._validation import as_symmetric
+from grassdyn._validation import as_real, as_symmetric, check_steps
 
 #: linearised eigenvalue does not follow from the stated assumptions.
 CLASSIFICATIONS = ("stable", "saddle", "unstable", "non-hyperbolic", "undetermined")
@@ -26,6 +27,15 @@ SIMPLIFY_MAX_NODES = 3000
 #: Working precision (decimal digits) of the numeric spot check; it is repeated at
 #: twice this precision to tell true non-zero residuals from rounding noise.
 SPOT_DPS = 30
+
+#: Most entries of a symbolic matrix (or linearised directions over all critical points)
+#: that one call builds: sympy's simplification grows much faster than linearly, and a
+#: larger request would run for hours rather than fail.
+SYMBOLIC_MAX_SIZE = 2000
+
+#: Float eigenvalues closer than this many ulps of the largest are "equal up to
+#: rounding" (e.g. ``0.1 + 0.2`` and ``0.3``, 1 ulp apart).
+ROUNDING_ULPS = 8
 
 #: Gradient-flow time in every shipped ODE and closed form.
 t_symbol = sp.Symbol("t", nonnegative=True)
@@ -231,3 +241,76 @@ def _frame_symbols(prefix: str, d: int, h: int, *, real: bool = True) -> sp.Immu
     """Symbols ``prefix_{r,c}`` (1-based) as a ``d x h`` matrix."""
     return sp.ImmutableMatrix(d, h, [sp.Symbol(f"{prefix}_{{{r + 1},{c + 1}}}", real=real)
                                      for r in range(d) for c in range(h)])
+
+
+def _check_size(size: int, what: str) -> None:
+    """Refuse a symbolic computation over more than :data:`SYMBOLIC_MAX_SIZE` entries, naming ``what``."""
+    check_steps(size, f"{what} (sympy work grows with it)", limit=SYMBOLIC_MAX_SIZE)
+
+
+def _check_descending(lam: Sequence[sp.Expr], name: str = "eigenvalues") -> None:
+    """Refuse a spectrum whose descending order sympy can disprove.
+
+    For every pair ``i < j`` the difference ``lam_i - lam_j`` must not be
+    provably negative (under the symbols' own sympy assumptions), and a
+    repeated entry (identical expressions) must not be separated by a
+    different one (``[a, b, a]`` would force ``a >= b >= a``, so ``b = a``,
+    yet ``b`` is a different symbol). What sympy can neither prove nor
+    disprove (``a > b`` for free real symbols) stays an assumption, stated in
+    the result's ``assumptions``.
+    """
+    if all(v.is_number for v in lam):
+        return
+    for i, j in itertools.combinations(range(len(lam)), 2):
+        diff = sp.simplify(lam[i] - lam[j])
+        if diff == 0:
+            between = [k for k in range(i + 1, j) if sp.simplify(lam[k] - lam[i]) != 0]
+            if between:
+                k = between[0]
+                raise ValueError(
+                    f"{name} must be in descending order: {name}[{i}] = {lam[i]} and {name}[{j}] = "
+                    f"{lam[j]} are identical but {name}[{k}] = {lam[k]} between them is not "
+                    "(repeated eigenvalues must be adjacent)"
+                )
+        elif diff.is_negative or (diff.is_number and bool(diff < 0)):
+            raise ValueError(
+                f"{name} must be in descending order, but {name}[{i}] = {lam[i]} < {name}[{j}] = "
+                f"{lam[j]} ({name}[{i}] - {name}[{j}] = {diff})"
+            )
+
+
+def _merge_float_ties(
+    lam: tuple[sp.Expr, ...], tol: object, name: str = "eigenvalues"
+) -> tuple[sp.Expr, ...]:
+    """Float eigenvalues within ``tol`` of each other replaced by one value (the first), so they tie.
+
+    ``tol=None``: ties are values within :data:`ROUNDING_ULPS` ulps of the
+    largest magnitude, and merging them warns (they were probably meant
+    equal: ``0.1 + 0.2`` and ``0.3``). ``tol >= 0``: values within ``tol``
+    are merged silently; ``tol=0`` keeps every float as given (exact signs).
+    Exact entries (integers, rationals, symbols) are never merged.
+    """
+    floats = [k for k, v in enumerate(lam) if isinstance(v, sp.Float)]
+    if len(floats) < 2:
+        return lam
+    values = {k: float(lam[k]) for k in floats}
+    if tol is None:
+        scale = max(abs(v) for v in values.values())
+        atol = ROUNDING_ULPS * float(np.spacing(scale)) if scale > 0 else 0.0
+    else:
+        atol = as_real(tol, "tol", low=0.0)
+    out = list(lam)
+    merged = []
+    for a, b in itertools.combinations(floats, 2):
+        if out[b] is lam[b] and values[a] != values[b] and abs(values[a] - values[b]) <= atol:
+            out[b] = out[a]
+            merged.append((a, b))
+    if merged and tol is None:
+        pairs = ", ".join(f"{name}[{a}] = {values[a]!r} and {name}[{b}] = {values[b]!r}" for a, b in merged)
+        warnings.warn(
+            f"{pairs} are equal up to rounding (within {ROUNDING_ULPS} ulps): treated as a repeated "
+            "eigenvalue; pass tol=0 to keep them distinct, or tol=... to set the tie tolerance",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(out)

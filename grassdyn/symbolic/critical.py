@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +13,14 @@ import sympy as sp
 from grassdyn._validation import as_int
 from grassdyn.symbolic._common import (
     _as_matrix,
+    _check_descending,
+    _check_size,
     _classify,
     _clusters,
     _descending_facts,
     _frame_symbols,
     _latex_list,
+    _merge_float_ties,
     _SignOracle,
     _spectrum,
     t_symbol,
@@ -121,7 +125,7 @@ class CriticalPoints(Sequence[CriticalPoint]):
         ])
 
 
-def critical_points(eigenvalues: Sequence[Any], h: int) -> CriticalPoints:
+def critical_points(eigenvalues: Sequence[Any], h: int, *, tol: float | None = None) -> CriticalPoints:
     r"""Critical points of Oja's flow for ``C = diag(eigenvalues)`` and their stability.
 
     Parameters
@@ -132,11 +136,29 @@ def critical_points(eigenvalues: Sequence[Any], h: int) -> CriticalPoints:
         count as repeated); the result's ``assumptions`` says so.
     h : int
         Subspace dimension, ``1 <= h < d``.
+    tol : float >= 0, optional
+        Float eigenvalues within ``tol`` of each other are taken as one
+        repeated eigenvalue. By default those equal up to rounding (within
+        8 ulps, as ``0.1 + 0.2`` and ``0.3``) are, with a ``UserWarning``:
+        a sign decided by a rounding error would otherwise turn a point of a
+        critical manifold into a saddle. ``tol=0`` keeps the floats exactly
+        as given.
 
     Returns
     -------
     CriticalPoints
         One :class:`CriticalPoint` per h-subset ``I`` (lexicographic order).
+
+    Raises
+    ------
+    ValueError
+        If sympy can disprove the descending order of a symbolic spectrum
+        (``[a, a + 1]``: ``a - (a + 1) = -1 < 0``; ``[a, b, a]``: a repeated
+        eigenvalue split by a different one). An order sympy cannot decide
+        (``[a, b]`` for real symbols) is the stated assumption, not an error:
+        it is what the symbolic classification is conditional on, and it is
+        recorded in ``assumptions``. Also if the table would hold more than
+        :data:`~grassdyn.symbolic.SYMBOLIC_MAX_SIZE` linearised directions.
 
     Notes
     -----
@@ -165,6 +187,10 @@ def critical_points(eigenvalues: Sequence[Any], h: int) -> CriticalPoints:
     h = as_int(h, "h", minimum=1)
     if h >= d:
         raise ValueError(f"h must satisfy 1 <= h < d = {d}, got h = {h}")
+    _check_size(math.comb(d, h) * h * (d - h), f"eigenvalues of length d = {d} with h = {h}: "
+                f"C(d, h) h (d - h) = {math.comb(d, h) * h * (d - h)} linearised directions")
+    lam = _merge_float_ties(lam, tol)
+    _check_descending(lam)
     sign, text = _descending_facts(lam)
     clusters = _clusters(lam)
     C = sp.diag(*lam)
@@ -251,6 +277,7 @@ def euclidean_fixed_points(eigenvalues: Sequence[Any], h: int) -> EuclideanFixed
     lam = _spectrum(eigenvalues)
     d = len(lam)
     h = as_int(h, "h", minimum=1)
+    _check_size(d * h * d * h, f"eigenvalues of length d = {d} with h = {h}: a Jacobian of (d h)^2 entries")
     C = sp.diag(*lam)
     W = _frame_symbols("w", d, h, real=False)
     lin = linearize(C * W, {W: sp.zeros(d, h)})
@@ -333,6 +360,9 @@ def rank_one_collapse(eigenvalues: Sequence[Any], h: int, W0: object = None) -> 
     h = as_int(h, "h", minimum=1)
     if d < 2:
         raise ValueError(f"eigenvalues must have length d >= 2, got {d}")
+    if h > d:
+        raise ValueError(f"h must be <= d = {d} (W0 of full column rank), got h = {h}")
+    _check_size(d * h, f"eigenvalues of length d = {d} with h = {h}: a limit for each of d h entries")
     t = t_symbol
     if all(v.is_number for v in lam):
         if any(not (lam[0] > v) for v in lam[1:]):

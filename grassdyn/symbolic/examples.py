@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 
 from grassdyn._validation import as_int
-from grassdyn.symbolic._common import _as_matrix, _eigen_symbols, _frame_symbols
+from grassdyn.symbolic._common import _as_matrix, _check_size, _eigen_symbols, _frame_symbols
 from grassdyn.symbolic.verify import ODE, Verification, verify_solution
 
 
@@ -124,6 +124,7 @@ def projector_solution(d: int) -> ClosedForm:
     'solves'
     """
     d = as_int(d, "d", minimum=2)
+    _check_size(d * d, f"d = {d}: a d x d projector of symbols")
     lam = _eigen_symbols(d)
     C = sp.diag(*lam)
     P = sp.ImmutableMatrix(d, d, lambda i, j: sp.Symbol(f"p_{{{min(i, j) + 1},{max(i, j) + 1}}}", real=True))
@@ -145,6 +146,11 @@ def naive_solution(d: int, h: int) -> ClosedForm:
     """
     d = as_int(d, "d", minimum=1)
     h = as_int(h, "h", minimum=1)
+    if h > d:
+        raise ValueError(
+            f"h must be <= d (W0 of full column rank, as for the numerical flow), got h = {h} > d = {d}"
+        )
+    _check_size(d * h, f"d = {d}, h = {h}: a d x h matrix of symbols")
     lam = _eigen_symbols(d)
     C = sp.diag(*lam)
     W = _frame_symbols("W", d, h)
