@@ -34,6 +34,7 @@ _SUBMODULES = (
     "strategies",
     "symbolic",
     "theory",
+    "width",
 )
 
 __all__ = ["Trajectory", "__version__", *_SUBMODULES]

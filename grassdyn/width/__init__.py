@@ -1,0 +1,15 @@
+"""Wide two-layer networks: random features on the Grassmannian, infinite-width kernels, NTK training.
+
+The model ``f(x) = W^T sigma(U x / sqrt d) / sqrt m`` (docs/conventions.md,
+"Two-layer model"), its empirical NTK, the analytic infinite-width kernels,
+the exact Grassmannian random-features flow in sample space and its
+infinite-width limit, and full-batch training of both layers:
+
+- :mod:`grassdyn.width.network`: :class:`TwoLayer` and its closed-form NTK;
+- :mod:`grassdyn.width.kernels`: :func:`nngp`, :func:`ntk_limit`;
+"""
+
+from grassdyn.width.kernels import nngp, ntk_limit, tanh_quadrature_error
+from grassdyn.width.network import ACTIVATIONS, OUTPUTS, TwoLayer
+
+__all__ = ["ACTIVATIONS", "OUTPUTS", "TwoLayer", "nngp", "ntk_limit", "tanh_quadrature_error"]
