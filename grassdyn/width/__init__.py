@@ -7,9 +7,28 @@ infinite-width limit, and full-batch training of both layers:
 
 - :mod:`grassdyn.width.network`: :class:`TwoLayer` and its closed-form NTK;
 - :mod:`grassdyn.width.kernels`: :func:`nngp`, :func:`ntk_limit`;
+- :mod:`grassdyn.width.random_features`: :func:`random_features_flow`,
+  :func:`infinite_width_flow`, :func:`infinite_width_limit` (kernel PCA);
 """
 
 from grassdyn.width.kernels import nngp, ntk_limit, tanh_quadrature_error
 from grassdyn.width.network import ACTIVATIONS, OUTPUTS, TwoLayer
+from grassdyn.width.random_features import (
+    RepresentationFlow,
+    infinite_width_flow,
+    infinite_width_limit,
+    random_features_flow,
+)
 
-__all__ = ["ACTIVATIONS", "OUTPUTS", "TwoLayer", "nngp", "ntk_limit", "tanh_quadrature_error"]
+__all__ = [
+    "ACTIVATIONS",
+    "OUTPUTS",
+    "RepresentationFlow",
+    "TwoLayer",
+    "infinite_width_flow",
+    "infinite_width_limit",
+    "nngp",
+    "ntk_limit",
+    "random_features_flow",
+    "tanh_quadrature_error",
+]
