@@ -222,7 +222,7 @@ def nngp(X: object, Y: object = None, activation: str = "relu") -> np.ndarray:
     Examples
     --------
     >>> X = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 0.0]])
-    >>> np.round(nngp(X) * 2, 12).tolist()   # relu: |x|^2 / (2 d) on the diagonal, 0 at x = -y
+    >>> np.round(nngp(X) * 2, 6).tolist()   # relu: |x|^2 / (2 d) on the diagonal, 0 at x = -y
     [[0.5, 0.31831, 0.0], [0.31831, 2.0, 0.31831], [0.0, 0.31831, 0.5]]
     """
     act = get_activation(activation).name
