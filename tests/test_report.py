@@ -181,10 +181,22 @@ def test_every_claim_and_check_is_recorded(report):
     _, _, results = report
     assert list(results["claims"]) == [module.NAME for module in CLAIMS]
     for claim in results["claims"].values():
-        recomputed = [Check(c["quantity"], c["measured"], c["predicted"], c["relation"], c["tolerance"])
-                      for c in claim["checks"]]
+        recomputed = [_recheck(c) for c in claim["checks"]]
         assert [c.passed for c in recomputed] == [c["passed"] for c in claim["checks"]]
         assert claim["passed"] == all(c.passed for c in recomputed)
+
+
+def _recheck(c):
+    """The check of a stored result, old style (Check of claims._base) or interval style (report.checks)."""
+    if "verdict" not in c:
+        return Check(c["quantity"], c["measured"], c["predicted"], c["relation"], c["tolerance"])
+    from grassdyn.report import checks
+
+    interval = checks.Interval(*(float("nan") if c[k] is None else c[k] for k in ("measured", "low", "high")),
+                               c["method"])
+    effect = float("nan") if c["effect"] is None else c["effect"]
+    return checks.Check(c["quantity"], interval, c["predicted"], c["relation"], c["tolerance"], effect,
+                        c["fraction"], c["why"])
 
 
 def test_config_toml_reproduces_the_configuration(report):

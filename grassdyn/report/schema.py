@@ -134,6 +134,29 @@ DATA: dict[str, dict[str, Any]] = {
         "t_long": _NUMBER,
         "flow_transition": _NUMBER,          # where the flow at t_long crosses pi/4
     }, extra=True),
+    "ntk": _object({
+        "widths": _array(1, _INT),
+        "t": _array(1),                      # recorded flow times of the trained networks
+        "change": _by_key(_array(2)),        # keyed by loss: NTK change at the last time, (seeds, widths)
+        "linearisation": _by_key(_array(2)),  # keyed by loss: |f - f_lin| / |f_lin| at the last time
+        "change_t": _by_key(_array(2)),      # keyed by loss: over time at the largest width, (seeds, T)
+        "long_t": _array(1),                 # the long Grassmannian-output run: its times,
+        "long_change": _array(2),            # its final NTK change (seeds, widths),
+        "long_change_t": _array(3),          # and its NTK change over time (seeds, widths, T)
+        "long_exponent": _array(1),          # [estimate, low, high]
+        "long_change_largest": _NUMBER,      # median final change at the largest width
+        "rf_widths": _array(1, _INT),
+        "rf_distance": _array(2),            # random features vs infinite width at rf_time, (seeds, widths)
+        "rf_limit_distance": _array(2),      # random features at rf_long_time vs kernel PCA, (seeds, widths)
+        "rf_time": _NUMBER,
+        "rf_long_time": _NUMBER,
+        "losses": _array(1, _STR),
+        "labels": _array(1, _STR),
+        "exponents": _by_key(_array(1)),     # keyed by loss: [estimate, low, high] of the exponent in m
+        "rf_slope": _array(1),               # [estimate, low, high]
+        "rf_limit_slope": _array(1),
+        "growth": _by_key(_NUMBER),          # keyed by loss: change at the last time / at half of it
+    }),
     "stability": _object({
         "d": _INT,
         "h": _INT,
@@ -162,6 +185,29 @@ _CHECK = _object({
 })
 
 
+_NULLABLE = {"type": ["number", "null"]}
+
+#: A check of :mod:`grassdyn.report.checks`: a measured interval against a prediction, with a verdict.
+_INTERVAL_CHECK = _object({
+    "quantity": _STR,
+    "measured": _NULLABLE,
+    "low": _NULLABLE,
+    "high": _NULLABLE,
+    "method": _STR,
+    "predicted": _NUMBER,
+    "relation": {"type": "string", "enum": ["within", "<=", ">="]},
+    "tolerance": {"type": "number", "minimum": 0},
+    "effect": _NULLABLE,
+    "fraction": _NUMBER,
+    "why": _STR,
+    "verdict": {"type": "string", "enum": ["pass", "inconclusive", "fail"]},
+    "passed": _BOOL,
+})
+
+#: Claims whose checks already use grassdyn.report.checks (the others use the older Check of _base).
+_INTERVAL_CLAIMS = ("ntk",)
+
+
 def _config_schema() -> dict[str, Any]:
     """The resolved configuration: every key of :data:`grassdyn.report.config.SPEC`, typed."""
     from grassdyn.report.config import SPEC
@@ -175,12 +221,12 @@ def _config_schema() -> dict[str, Any]:
     return _object(top)
 
 
-def _claim(data: dict[str, Any]) -> dict[str, Any]:
+def _claim(data: dict[str, Any], check: dict[str, Any] = _CHECK) -> dict[str, Any]:
     return _object({
         "title": _STR,
         "statement": _STR,
         "passed": _BOOL,
-        "checks": {"type": "array", "items": _CHECK, "minItems": 1},
+        "checks": {"type": "array", "items": check, "minItems": 1},
         "data": data,
     })
 
@@ -191,7 +237,8 @@ RESULTS_SCHEMA: dict[str, Any] = _object({
     "grassdyn_version": _STR,
     "config": _config_schema(),
     "passed": _BOOL,
-    "claims": _object({name: _claim(data) for name, data in DATA.items()}),
+    "claims": _object({name: _claim(data, _INTERVAL_CHECK if name in _INTERVAL_CLAIMS else _CHECK)
+                       for name, data in DATA.items()}),
     "figures": _by_key(_object({"title": _STR, "claims": _array(1, _STR), "files": _array(1, _STR)})),
     "timing": _object({"total_seconds": {"type": "number", "minimum": 0},
                        "claims": _by_key({"type": "number", "minimum": 0})}),

@@ -34,6 +34,9 @@ def _verdict(passed: bool) -> str:
 
 def _prediction(check: dict[str, Any]) -> str:
     p, tol = fmt(check["predicted"]), fmt(check["tolerance"])
+    if check["relation"] == "within":  # a check of grassdyn.report.checks: an interval must contain it
+        return (f"{p} inside the interval, which decides when narrower than {fmt(check['fraction'])} of "
+                f"the effect {fmt(check['effect'])}")
     return {
         "<=": f"at most {p}",
         ">=": f"at least {p}",
@@ -46,9 +49,10 @@ def claim_section(name: str, claim: dict[str, Any], figure: str | None, label: s
     """A claim as markdown: its statement, one line per check, and its figure."""
     lines = [f"## {claim['title']}: {_verdict(claim['passed'])}", "", claim["statement"], ""]
     for check in claim["checks"]:
+        interval = f" [{fmt(check['low'])}, {fmt(check['high'])}]" if "low" in check else ""
         lines.append(
-            f"- **{_verdict(check['passed'])}** {check['quantity']}: measured {fmt(check['measured'])}, "
-            f"predicted {_prediction(check)}."
+            f"- **{_verdict(check['passed'])}** {check['quantity']}: measured {fmt(check['measured'])}"
+            f"{interval}, predicted {_prediction(check)}."
         )
     if name == stability.NAME:
         data = claim["data"]
