@@ -129,3 +129,15 @@ def test_bad_input_names_the_argument(call, exc, match):
     X = np.random.default_rng(0).standard_normal((4, 3))
     with pytest.raises(exc, match=match):
         call(TwoLayer(3, 8, 2, rng=0), X)
+
+
+def test_the_width_benchmark_runs_in_quick_mode():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "width.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "random_features_flow" in result.stdout and "speed-up" in result.stdout
