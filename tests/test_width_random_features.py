@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import grassdyn as gd
+from grassdyn.strategies import stiefel_frames
 from grassdyn.width import TwoLayer
 from grassdyn.width import random_features as rf
 
@@ -23,8 +24,8 @@ def explicit(net, X, Xp, Xn, loss, times):
 
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(2, 40), h=st.integers(1, 3), n=st.integers(2, 7),
        case=st.sampled_from(["alignment", "contrastive-in-batch", "contrastive-negatives"]),
-       activation=st.sampled_from(["relu", "erf", "tanh", "linear"]))
-def test_sample_space_flow_is_the_m_dimensional_closed_form(seed, m, h, n, case, activation):
+       activation=st.sampled_from(["relu", "erf", "tanh", "linear"]), data=st.data())
+def test_sample_space_flow_is_the_m_dimensional_closed_form(seed, m, h, n, case, activation, data):
     h = min(h, m)
     rng = np.random.default_rng(seed)
     d = 3
@@ -33,6 +34,7 @@ def test_sample_space_flow_is_the_m_dimensional_closed_form(seed, m, h, n, case,
     Xn = rng.standard_normal((n, d)) if case == "contrastive-negatives" else None
     loss = "alignment" if case == "alignment" else "contrastive"
     net = TwoLayer(d, m, h, activation=activation, output="grassmann", rng=rng)
+    net.W = data.draw(stiefel_frames(m, h))  # any initial point of Gr(m, h)
     probe = rng.standard_normal((5, d))
     flow = rf.random_features_flow(net, X, Xp, TIMES, Xn=Xn, loss=loss, probe=probe, frames=True)
     exact = explicit(net, X, Xp, Xn, loss, TIMES)

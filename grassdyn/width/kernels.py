@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from grassdyn.width._memory import check_size
 from grassdyn.width.network import get_activation, inputs
 
 __all__ = ["nngp", "ntk_limit", "tanh_nodes", "tanh_quadrature_error"]
@@ -158,6 +159,7 @@ def _pair(X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"X must have shape (n, d) with d >= 1, got shape {np.shape(X)}")
     Xc = inputs(X, d, "X")
     Yc = Xc if Y is None else inputs(Y, d, "Y")
+    check_size((Xc.shape[0], Yc.shape[0]), "the kernel matrix of shape (n1, n2)")
     return Xc, Yc
 
 

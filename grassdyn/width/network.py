@@ -243,6 +243,7 @@ class TwoLayer:
         X = self.inputs(X)
         Y = X if Y is None else self.inputs(Y, "Y")
         check_choice(layers, "layers", LAYERS)
+        check_size((X.shape[0], Y.shape[0]), "ntk: the kernel matrix of shape (n1, n2)")
         same = Y is X
         U, W = self.params()
         n1 = X.shape[0]
