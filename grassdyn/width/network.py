@@ -19,7 +19,10 @@ averaged over the ``h`` outputs). With ``sigma_i(x) = sigma(u_i^T x / sqrt d)``:
   (horizontal) space at ``W`` with the metric ``tr(V1^T V2)``
   (docs/conventions.md): the Euclidean gradient ``phi(x) e_a^T`` is projected
   by ``I - W W^T``, so ``Theta_out(x, y) = phi(x)^T (I - W W^T) phi(y)
-  = phi(x)^T phi(y) - f(x)^T f(y)``;
+  = phi(x)^T phi(y) - f(x)^T f(y)``. This is the Grassmannian's horizontal
+  space, not the tangent space of St(m, h), which adds the directions
+  ``W Omega`` (``Omega`` skew): those rotate the outputs within their span,
+  ``f -> Omega^T f``, a change the Grassmannian view of a representation ignores;
 - input layer: ``d f_a(x) / d U_{ik} = W_{ia} sigma'_i(x) x_k / sqrt(m d)``, so
 
       Theta_in(x, y) = (x^T y / d) (1/m) sum_i sigma'_i(x) sigma'_i(y) ||W_i||^2 / h,
@@ -38,6 +41,7 @@ computation with an infinitely wide neural net", NeurIPS 2019).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -185,6 +189,12 @@ class TwoLayer:
         if W.shape != (self.m, self.h):
             raise ValueError(f"net.W must have shape (m, h) = {(self.m, self.h)}, got {W.shape}")
         return U, W
+
+    def with_params(self, U: np.ndarray, W: np.ndarray) -> TwoLayer:
+        """A shallow copy of this network with parameters ``U`` and ``W`` (checked on use)."""
+        other = copy.copy(self)
+        other.U, other.W = U, W
+        return other
 
     def inputs(self, X: object, name: str = "X") -> np.ndarray:
         """``X`` checked to have shape ``(n, d)`` and finite entries."""

@@ -78,7 +78,7 @@ from scipy import linalg
 
 from grassdyn import flows, grassmann
 from grassdyn._array import qr_positive
-from grassdyn._validation import as_times, check_choice
+from grassdyn._validation import as_int, as_times, check_choice
 from grassdyn.width._memory import check_size
 from grassdyn.width.kernels import nngp
 from grassdyn.width.network import CHUNK_ELEMENTS, TwoLayer, get_activation, inputs
@@ -381,9 +381,7 @@ def infinite_width_limit(
     X0 = np.asarray(X)
     if X0.ndim != 2:
         raise ValueError(f"X must have shape (n, d), got shape {X0.shape}")
-    h = int(h)
-    if h < 1:
-        raise ValueError(f"h must be >= 1, got {h}")
+    h = as_int(h, "h", minimum=1)
     get_activation(activation)
     Zin, P, A, _, probe_is_x = _views(X0.shape[1], X, Xp, Xn, probe, loss)
     K = nngp(Zin, activation=activation)

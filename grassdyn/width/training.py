@@ -276,17 +276,14 @@ def train(
     norm0 = np.linalg.norm(theta0)
     bound = DIVERGENCE_FACTOR * (1.0 + float(np.max(np.abs(F0))))
     rec: dict[str, list[Any]] = {k: [] for k in ("t", "loss", "ntk", "F", "lin")}
-    probe_net = TwoLayer.__new__(TwoLayer)
-    probe_net.__dict__.update(net.__dict__)
 
     def lin_outputs() -> np.ndarray:
         return F0 + Phi0 @ dW_lin + ((S0 * (rows @ dU_lin.T)) @ W0) / np.sqrt(net.m * net.d)
 
     def record(k: int, value: float, F: np.ndarray) -> None:
-        probe_net.U, probe_net.W = U, W
         rec["t"].append(k * lr)
         rec["loss"].append(value)
-        rec["ntk"].append(np.linalg.norm(probe_net.ntk(P) - theta0) / norm0)
+        rec["ntk"].append(np.linalg.norm(net.with_params(U, W).ntk(P) - theta0) / norm0)
         rec["F"].append(F[R:].copy())
         Flin = lin_outputs()[R:]
         rec["lin"].append(np.linalg.norm(F[R:] - Flin) / max(np.linalg.norm(Flin), np.finfo(float).tiny))
