@@ -33,6 +33,7 @@ _SUBMODULES = (
     "strategies",
     "symbolic",
     "theory",
+    "width",
 )
 
 __all__ = ["Trajectory", "__version__", *_SUBMODULES]

@@ -121,6 +121,24 @@ seeds = 4
 # largest passing window on the transition, as a fraction of rho*
 transition_fraction = 0.2
 
+[ntk]
+# (f) a two-layer relu network trained by full-batch GD on n triplets of the model: relative NTK
+# change against the width for supervised MSE and three SSL losses; random features vs infinite width.
+n = 16
+h = 2
+widths = [64, 128, 256, 512, 1024]
+seeds = 5
+lr = 0.2
+steps = 30
+record_every = 3
+# the Grassmannian-output run continued until its representation has converged (t = 40)
+long_lr = 1.0
+long_steps = 40
+rf_widths = [100, 1000, 10000, 100000]
+rf_seeds = 8
+rf_time = 2.0
+rf_long_time = 1000.0
+
 [stability]
 # Symbolic critical points of Oja's flow for C = diag(eigenvalues), with h of them.
 eigenvalues = [3, 2, 1, 0]
@@ -150,6 +168,12 @@ seeds = 8
 
 [identifiability]
 rhos = [0.0, 0.45, 0.475, 0.5, 0.525, 0.55, 1.0]
+
+[ntk]
+widths = [64, 256, 1024]
+seeds = 4
+rf_widths = [100, 1000, 10000]
+rf_seeds = 6
 
 [stability]
 eigenvalues = [2, 1, 0]
@@ -249,6 +273,23 @@ SPEC: dict[str, dict[str, Field]] = {
         "seeds": _i("number of seeds (at least 2: the checks bootstrap over them)", 2),
         "transition_fraction": _f("largest passing window on the transition rho, as a fraction of "
                                   "rho*", 0.0, 1.0, open_=True),
+    },
+    "ntk": {
+        "n": _i("number of training triplets (x, x+, x-)", 2),
+        "h": _i("output dimension"),
+        "widths": Field("int_list", "widths m of the trained networks", 1),
+        "seeds": _i("number of seeds (data set and initialisation)", 2),
+        "lr": _f("learning rate of full-batch gradient descent", 0.0, open_=True),
+        "steps": _i("number of gradient steps"),
+        "record_every": _i("steps between recorded NTKs"),
+        "long_lr": _f("learning rate of the long Grassmannian-output run", 0.0, open_=True),
+        "long_steps": _i("number of steps of the long Grassmannian-output run"),
+        "rf_widths": Field("int_list", "widths m of the random-features flows", 1),
+        "rf_seeds": _i("number of seeds of the random-features comparison", 2),
+        "rf_time": _f("flow time at which random features are compared with infinite width", 0.0,
+                      open_=True),
+        "rf_long_time": _f("flow time at which random features are compared with kernel PCA", 0.0,
+                           open_=True),
     },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
@@ -354,6 +395,14 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
     rhos = cfg["identifiability"]["rhos"]
     if len(rhos) < 2 or sorted(rhos) != rhos:
         raise ConfigError(f"[identifiability] rhos = {rhos}: must be at least 2 values, increasing")
+    ntk = cfg["ntk"]
+    for key in ("widths", "rf_widths"):
+        if len(ntk[key]) < 3 or len(set(ntk[key])) != len(ntk[key]):
+            raise ConfigError(f"[ntk] {key} = {ntk[key]}: needs at least 3 distinct widths (an exponent)")
+        if ntk["h"] > min(ntk[key]):
+            raise ConfigError(f"[ntk] h = {ntk['h']}: must be <= the smallest of [ntk] {key}")
+    if ntk["h"] >= cfg["model"]["d"]:
+        raise ConfigError(f"[ntk] h = {ntk['h']}: must be < [model] d = {cfg['model']['d']}")
     stab = cfg["stability"]
     if not 1 <= stab["h"] < len(stab["eigenvalues"]):
         raise ConfigError(

@@ -147,6 +147,29 @@ DATA: dict[str, dict[str, Any]] = {
         "flow_transition": _NUMBER,          # where the flow at t_long crosses pi/4
         "flow_end_transition": _MAYBE,       # where the flow at t_end crosses pi/4 (null: nowhere)
     }, extra=True),
+    "ntk": _object({
+        "widths": _array(1, _INT),
+        "t": _array(1),                      # recorded flow times of the trained networks
+        "change": _by_key(_array(2)),        # keyed by loss: NTK change at the last time, (seeds, widths)
+        "linearisation": _by_key(_array(2)),  # keyed by loss: |f - f_lin| / |f_lin| at the last time
+        "change_t": _by_key(_array(2)),      # keyed by loss: over time at the largest width, (seeds, T)
+        "long_t": _array(1),                 # the long Grassmannian-output run: its times,
+        "long_change": _array(2),            # its final NTK change (seeds, widths),
+        "long_change_t": _array(3),          # and its NTK change over time (seeds, widths, T)
+        "long_exponent": _array(1),          # [estimate, low, high]
+        "long_change_largest": _NUMBER,      # median final change at the largest width
+        "rf_widths": _array(1, _INT),
+        "rf_distance": _array(2),            # random features vs infinite width at rf_time, (seeds, widths)
+        "rf_limit_distance": _array(2),      # random features at rf_long_time vs kernel PCA, (seeds, widths)
+        "rf_time": _NUMBER,
+        "rf_long_time": _NUMBER,
+        "losses": _array(1, _STR),
+        "labels": _array(1, _STR),
+        "exponents": _by_key(_array(1)),     # keyed by loss: [estimate, low, high] of the exponent in m
+        "rf_slope": _array(1),               # [estimate, low, high]
+        "rf_limit_slope": _array(1),
+        "growth": _by_key(_NUMBER),          # keyed by loss: change at the last time / at half of it
+    }),
     "stability": _object({
         "d": _INT,
         "h": _INT,
@@ -181,6 +204,7 @@ _CHECK = _object({
     "verdict": _VERDICT,
     "passed": _BOOL,
 })
+
 
 
 def _config_schema() -> dict[str, Any]:
