@@ -181,3 +181,17 @@ def broadcast_batch(U: np.ndarray, V: np.ndarray, names: tuple[str, str]) -> tup
             f"leading batch axes of {names[0]} {U.shape[:-2]} and {names[1]} {V.shape[:-2]} "
             "do not broadcast"
         ) from None
+
+
+def require_gradient(obj: object, name: str) -> None:
+    """Raise ``TypeError`` if ``obj`` declares ``is_gradient = False`` (a vector field that is no gradient).
+
+    The predictor methods of :mod:`grassdyn.ssl.predictor` (SimSiam, BYOL)
+    have no ``egrad``; functions that need one say so here, naming the argument.
+    """
+    if getattr(obj, "is_gradient", True) is False:
+        raise TypeError(
+            f"{name} must be a gradient objective (or its generator), got {type(obj).__name__} "
+            f"{getattr(obj, 'name', '')!r}, whose dynamics are not a gradient flow (stop-gradient); "
+            "use grassdyn.sgd.simulate or grassdyn.flows.integrate with manifold='euclidean'"
+        )
