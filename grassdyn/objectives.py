@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from grassdyn._validation import as_float_array, as_frame, as_rng, as_symmetric
+from grassdyn._validation import as_float_array, as_frame, as_rng, as_symmetric, require_gradient
 
 __all__ = ["GradientCheck", "Objective", "Quadratic", "check_gradient"]
 
@@ -149,6 +149,7 @@ def check_gradient(
     >>> check_gradient(Quadratic(np.diag([2.0, 1.0, 0.0])), np.eye(3)[:, :2], rng=0).passed
     True
     """
+    require_gradient(objective, "objective")
     W = as_frame(W, "W", orthonormal=False)
     if W.ndim != 2:
         raise ValueError(f"W must be a single frame of shape (d, h), got {W.shape}")
