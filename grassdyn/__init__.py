@@ -22,6 +22,7 @@ _SUBMODULES = (
     "cli",
     "compare",
     "data",
+    "dynamics",
     "flows",
     "grassmann",
     "integrators",
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "strategies",
     "symbolic",
     "theory",
+    "theory_predictor",
 )
 
 __all__ = ["Trajectory", "__version__", *_SUBMODULES]
