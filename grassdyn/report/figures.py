@@ -1,4 +1,4 @@
-"""The report's five figures, (a) to (e), each built from the data of one or two claims."""
+"""The report's figures, (a) to (f), each built from the data of one or two claims."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from grassdyn import plotting
-from grassdyn.report.claims import closed_form, collapse, finite, identifiability, sgd_flow, width
+from grassdyn.report.claims import closed_form, collapse, finite, identifiability, predictor, sgd_flow, width
 
 
 def _dynamics(data: dict[str, dict[str, Any]]) -> Figure:
@@ -44,4 +44,6 @@ FIGURES: tuple[FigureSpec, ...] = (
                lambda data: finite.figure(data[finite.NAME])),
     FigureSpec("identifiability", "(e) Identifiability against augmentation strength",
                (identifiability.NAME,), lambda data: identifiability.figure(data[identifiability.NAME])),
+    FigureSpec("predictor", "(f) SimSiam with a predictor: eigenmodes, alignment, weight-decay threshold",
+               (predictor.NAME,), lambda data: predictor.figure(data[predictor.NAME])),
 )

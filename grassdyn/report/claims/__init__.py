@@ -10,6 +10,7 @@ from grassdyn.report.claims import (
     collapse,
     finite,
     identifiability,
+    predictor,
     sgd_flow,
     stability,
     width,
@@ -17,7 +18,7 @@ from grassdyn.report.claims import (
 from grassdyn.report.claims._base import Check, ClaimResult
 
 #: The claims in report order.
-CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability)
+CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability, predictor)
 
 #: Claim modules by name.
 BY_NAME = {module.NAME: module for module in CLAIMS}
