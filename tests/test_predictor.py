@@ -324,3 +324,25 @@ def test_eigen_alignment_falls_from_a_generic_start():
     _, m, sigma = tp.common_eigenbasis(loss)
     s_plus = tp.fixed_point_values(m[:2], sigma[:2], eta, 1.0)["s+"]
     np.testing.assert_allclose(np.linalg.eigvalsh(F[0, -1])[::-1], s_plus, rtol=1e-4)
+
+
+def test_fixed_data_sgd_draws_rows_of_the_data_set():
+    X, Xp = _model().sample_pairs(40, rng=2)
+    loss = simsiam((X, Xp), weight_decay=0.01)
+    W0 = gd.sgd.init_frames(7, 2, seeds=2, rng=0, kind="gaussian", scale=0.5)
+    kw = dict(lr=0.02, steps=30, batch_size=8, seeds=2, record_every=10, manifold="euclidean")
+    traj = gd.sgd.simulate(loss, W0, rng=3, **kw)
+    assert traj.params["regime"] == "fixed-data" and traj.state["predictor"].shape == (2, 4, 2, 2)
+    np.testing.assert_array_equal(gd.sgd.simulate(loss, W0, rng=3, **kw).W, traj.W)
+    with pytest.raises(ValueError, match="batch_size"):
+        gd.sgd.simulate(loss, W0, rng=3, **{**kw, "batch_size": 41})
+
+
+def test_eigenmode_theory_needs_a_common_eigenbasis():
+    model = AugmentationModel(5, [2.0], [1.0], rho=0.5, noise=0.3, mean=np.arange(5.0) / 5, rng=0)
+    with pytest.raises(ValueError, match="commute"):
+        tp.common_eigenbasis(simsiam(model))
+    with pytest.raises(TypeError, match="loss"):
+        tp.common_eigenbasis(gd.ssl.alignment(model))
+    with pytest.raises(ValueError, match="direct"):
+        tp.common_eigenbasis(simsiam(_model(), predictor="direct"))
