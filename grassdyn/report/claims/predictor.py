@@ -145,8 +145,8 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     checks = [
         Check("matrix ODE against the eigenmode ODE from the aligned start: max |eigenvalue error| over t",
               exact(ode_error, "DOP853 at rtol 1e-10 against the mode ODE"), 1e-6, "<=",
-              why="the aligned set is invariant, so both solve the same ODE; 1e-6 is 1e4 times the "
-                  "integrators' tolerance"),
+              why="the aligned set is invariant, so both solve the same ODE; the bound is ten thousand "
+                  "times the integrators' tolerance"),
     ]
     for j in range(h):
         checks.append(Check(
@@ -165,7 +165,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     checks += [
         Check("final eigen-alignment angle from a generic start (rad), SGD",
               bootstrap(angle_sgd[:, -tail:].mean(axis=1), np.median, rng=rng), c["alignment_tol"], "<=",
-              why="the eigenspaces of Wp and F align (Tian et al. 2021, section 4); a generic start begins "
+              why="the eigenspaces of Wp and F align (`Tian et al. 2021, section 4`); a generic start begins "
                   f"at a median {float(np.median(angle_sgd[:, 0])):.3g} rad"),
         Check("top correlation eigenvalue from a generic start: SGD minus the matrix ODE (second half)",
               bootstrap(top_g, np.mean, rng=rng), 0.0, "within", effect=s_plus_top,
@@ -173,8 +173,8 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
               why="effect s_+, the stable value both approach: tells agreement from one of them collapsing"),
         Check("eta/eta* where SGD's top mode collapses", crossing, 1.0, "within", effect=1.0,
               fraction=c["crossing_fraction"],
-              why="effect 1: tells the derived threshold m^2/(4 sigma) from no threshold (eta* = 0); the "
-                  "window is the grid bracket"),
+              why="effect one: tells the derived threshold `m^2/(4 sigma)` from no threshold "
+                  "(`eta* = 0`); the window is the grid bracket"),
         Check("largest final s above the threshold, relative to s at the saddle-node",
               exact(float(s_end[above].max() / s_critical), "largest over seeds and eta > eta*"),
               1e-3, "<=", why="above eta* the only fixed point is s = 0, approached exponentially"),
@@ -193,13 +193,13 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "sgd_steps": steps,
     }
     statement = (
-        f"SimSiam with a linear predictor (Tian, Chen & Ganguli 2021) on a model with mode eigenvalues "
-        f"m = {np.round(m, 4).tolist()}, sigma = {np.round(sigma, 4).tolist()}, weight decay {eta:g}: from "
-        f"an aligned start SGD (lr {c['lr']:g}, batch {c['batch_size']}, {c['seeds']} seeds), the matrix "
-        "ODE and the derived eigenmode ODE agree on the eigenvalues of the predictor and of F = W^T M W; "
-        "from a generic start their eigenspaces align; the top mode keeps s -> s_+ for weight decay "
-        f"below eta* = m^2/(4 sigma) = {star:.4g} and collapses above (SGD crosses between "
-        f"{crossing.low:g} and {crossing.high:g} eta*)."
+        "SimSiam with a linear predictor (`Tian, Chen & Ganguli 2021`) on a model with mode eigenvalues "
+        f"m = {np.round(m, 4).tolist()} of M and sigma = {np.round(sigma, 4).tolist()} of Sigma, "
+        f"weight decay {eta:g}: from an aligned start SGD (lr {c['lr']:g}, batch {c['batch_size']}, "
+        f"{c['seeds']} seeds), the matrix ODE and the derived eigenmode ODE agree on the eigenvalues of the predictor and of "
+        "`F = W^T M W`; from a generic start their eigenspaces align; the top mode keeps `s -> s_+` for "
+        f"weight decay below `eta* = m^2/(4 sigma)` = {star:.4g} and collapses above (SGD crosses between "
+        f"{crossing.low:g} and {crossing.high:g} times eta*)."
     )
     return ClaimResult(NAME, TITLE, statement, checks, data)
 
