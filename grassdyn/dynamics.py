@@ -204,7 +204,7 @@ def simulate(
     for k, v in state.items():
         rec[k][:, 0] = v
     j = 1
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught by _diverged, naming the step
         for k in range(1, steps + 1):
             state = loss.step(state, None if batches is None else batches.next(), lr)
             bad = _diverged(state)
@@ -318,7 +318,10 @@ def integrate(
         if not np.max(np.abs(y)) <= NORM_LIMIT:
             raise DivergenceError(f"the solution diverged (max entry > {NORM_LIMIT:.0e}) at t = {time:.6g}")
         v = loss.field(loss.complete(unpack(y)))
-        return np.concatenate([v[k].ravel() for k in keys])
+        dy = np.concatenate([v[k].ravel() for k in keys])
+        if not np.all(np.isfinite(dy)):
+            raise DivergenceError(f"the vector field became non-finite at t = {time:.6g}")
+        return dy
 
     out = {k: np.empty((*batch, t_out.size, *shapes[k])) for k in keys}
     t_end = float(t_out[-1])
@@ -328,10 +331,11 @@ def integrate(
         if t_end == 0.0:
             Y = np.repeat(y0[None], t_out.size, axis=0)
         else:
-            sol = solve_ivp(
-                fun, (0.0, t_end), y0, method=method.removeprefix("scipy-"), t_eval=t_out, rtol=rtol,
-                atol=atol, first_step=first_step,
-            )
+            with np.errstate(over="ignore", invalid="ignore"):  # fun raises on non-finite values, naming t
+                sol = solve_ivp(
+                    fun, (0.0, t_end), y0, method=method.removeprefix("scipy-"), t_eval=t_out, rtol=rtol,
+                    atol=atol, first_step=first_step,
+                )
             if not sol.success:
                 raise IntegrationError(f"solve_ivp ({method}) failed at t = {sol.t[-1]:.6g}: {sol.message}")
             Y = sol.y.T
