@@ -42,6 +42,7 @@ References
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,6 +121,33 @@ def _diverged(state: Mapping[str, np.ndarray]) -> tuple[str, int] | None:
     return None
 
 
+def _run(
+    loss: Any, state: dict[str, np.ndarray], batches: _Minibatches | None, lr: float, steps: int,
+    recorded: np.ndarray, rec: dict[str, np.ndarray], bar: Any,
+) -> None:
+    """The step loop: advance ``state`` ``steps`` times, writing the recorded steps into ``rec``."""
+    from grassdyn.sgd import DivergenceError
+
+    j = 1
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught by _diverged, naming the step
+        for k in range(1, steps + 1):
+            state = loss.step(state, None if batches is None else batches.next(), lr)
+            bad = _diverged(state)
+            if bad is not None:
+                key, s = bad
+                raise DivergenceError(
+                    f"SGD diverged at step {k} for seed {s} with lr = {lr:.6g}: state[{key!r}] became "
+                    f"non-finite or exceeded {NORM_LIMIT:.0e}; reduce lr",
+                    step=k, seed=s, lr=lr,
+                )
+            if k == recorded[j]:
+                for key, v in state.items():
+                    rec[key][:, j] = v
+                j += 1
+            if bar is not None and (k % 64 == 0 or k == steps):
+                bar.update(k - bar.n)
+
+
 def simulate(
     loss: Any,
     W0: ArrayLike | Mapping[str, ArrayLike],
@@ -151,11 +179,13 @@ def simulate(
     manifold : {"euclidean"}
         Must be ``"euclidean"`` (the default of ``sgd.simulate``,
         ``"grassmann"``, raises, naming the argument).
-    retraction, momentum, progress
-        Unused (no retraction, no momentum).
+    retraction, momentum
+        Unused: no retraction on the unconstrained model; momentum only with ``optimizer="momentum"``.
     optimizer : {"sgd"}
     sampling : {"replacement"}
         Fixed data sets are sampled with replacement.
+    progress : bool or None
+        Show a tqdm progress bar; None: only if stderr is a terminal.
 
     Returns
     -------
@@ -169,7 +199,7 @@ def simulate(
         A component became non-finite or exceeded ``1e150``; names the step,
         the seed and the component.
     """
-    from grassdyn.sgd import DivergenceError, streams
+    from grassdyn.sgd import streams
 
     _check_manifold(manifold, loss)
     check_choice(optimizer, "optimizer", ("sgd", "momentum"))
@@ -184,6 +214,10 @@ def simulate(
     record_every = as_int(record_every, "record_every", minimum=1)
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps = {steps}, got {record_every}")
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    elif not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {type(progress).__name__}")
     loss.check_lr(lr)
     state = _seeded_state(loss, W0, seeds)
     seq = streams(rng, seeds)
@@ -203,22 +237,16 @@ def simulate(
     rec = {k: np.empty((seeds, recorded.size, *v.shape[1:])) for k, v in state.items()}
     for k, v in state.items():
         rec[k][:, 0] = v
-    j = 1
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught by _diverged, naming the step
-        for k in range(1, steps + 1):
-            state = loss.step(state, None if batches is None else batches.next(), lr)
-            bad = _diverged(state)
-            if bad is not None:
-                key, s = bad
-                raise DivergenceError(
-                    f"SGD diverged at step {k} for seed {s} with lr = {lr:.6g}: state[{key!r}] became "
-                    f"non-finite or exceeded {NORM_LIMIT:.0e}; reduce lr",
-                    step=k, seed=s, lr=lr,
-                )
-            if k == recorded[j]:
-                for key, v in state.items():
-                    rec[key][:, j] = v
-                j += 1
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=f"sgd ({loss.name})", unit="step", mininterval=0.5)
+    try:
+        _run(loss, state, batches, lr, steps, recorded, rec, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     params = {
         "lr": lr, "steps": steps, "batch_size": batch_size, "regime": regime, "manifold": "euclidean",
         "optimizer": "sgd", "record_every": record_every, "time_per_step": lr,
