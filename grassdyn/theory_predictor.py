@@ -23,7 +23,7 @@ exist iff ``eta <= m^2 / (4 sigma)`` (:func:`weight_decay_threshold`).
 
 From a generic start the eigenspaces of ``Wp`` and ``F`` align over time
 ([TCG21]_, §4): :func:`eigen_alignment` measures the largest principal angle
-between their top-``k`` eigenspaces.
+between an eigenvector of ``F`` and the nearest eigenvector of ``sym Wp``.
 
 References
 ----------
@@ -251,19 +251,24 @@ def fixed_point_values(m: ArrayLike, sigma: ArrayLike, eta: float, alpha: float)
 
 
 def eigen_alignment(P: ArrayLike, F: ArrayLike) -> np.ndarray:
-    """Largest principal angle between the top-``k`` eigenspaces of ``sym P`` and ``F``, over ``k < h``.
+    """Largest angle between an eigenvector of ``F`` and the nearest eigenvector of ``sym P``.
 
-    ``P`` and ``F`` of shape ``(..., h, h)``; returns ``(...)`` in ``[0, pi/2]``
-    (0 when they share their eigenvectors in the same order). ``h = 1``
-    gives 0. Eigenspaces are taken by descending eigenvalue; close
-    eigenvalues make them ill-defined, and the angle says so by being large.
+    ``P`` and ``F`` of shape ``(..., h, h)``; returns ``(...)`` in
+    ``[0, pi/2]``: ``max_j min_i theta(u_j, v_i)``, the principal angle
+    between the eigenlines ``span u_j`` of ``F`` and ``span v_i`` of
+    ``sym P``. It is 0 exactly when every eigenvector of ``F`` is one of
+    ``sym P``'s (for distinct eigenvalues: when they commute), whatever the
+    order of their eigenvalues. Close eigenvalues make the eigenlines
+    ill-defined, and the angle says so by being large.
 
     Examples
     --------
-    >>> float(eigen_alignment(np.diag([2.0, 1.0]), np.diag([5.0, 3.0])))
+    >>> float(eigen_alignment(np.diag([1.0, 2.0]), np.diag([5.0, 3.0])))
     0.0
-    >>> round(float(eigen_alignment(np.diag([1.0, 2.0]), np.diag([5.0, 3.0]))), 6)
-    1.570796
+    >>> c, s = np.cos(0.3), np.sin(0.3)
+    >>> R = np.array([[c, -s], [s, c]])
+    >>> round(float(eigen_alignment(R @ np.diag([2.0, 1.0]) @ R.T, np.diag([5.0, 3.0]))), 12)
+    0.3
     """
     P, F = as_float_array(P, "P", min_ndim=2), as_float_array(F, "F", min_ndim=2)
     h = P.shape[-1]
@@ -271,10 +276,8 @@ def eigen_alignment(P: ArrayLike, F: ArrayLike) -> np.ndarray:
         raise ValueError(f"P and F must be square (..., h, h) of the same size, got {P.shape} and {F.shape}")
     _, UP = np.linalg.eigh(0.5 * (P + _mT(P)))
     _, UF = np.linalg.eigh(0.5 * (F + _mT(F)))
-    UP, UF = UP[..., ::-1], UF[..., ::-1]
-    shape = np.broadcast_shapes(P.shape[:-2], F.shape[:-2])
-    worst = np.zeros(shape)
-    for k in range(1, h):
-        theta = grassmann.principal_angles(UP[..., :k], UF[..., :k], check=False)
-        worst = np.maximum(worst, theta[..., -1])
-    return worst
+    # eigenvectors as (..., j, i, h, 1) lines: every pair (u_j, v_i) at once
+    lines_F = _mT(UF)[..., :, None, :, None]
+    lines_P = _mT(UP)[..., None, :, :, None]
+    theta = grassmann.principal_angles(lines_F, lines_P, check=False)[..., 0]
+    return np.max(np.min(theta, axis=-1), axis=-1)

@@ -10,8 +10,9 @@ The dynamics of :mod:`grassdyn.ssl.predictor` (Tian, Chen & Ganguli, ICML
    and the eigenmode prediction (:func:`grassdyn.theory_predictor.eigenmode_trajectory`):
    eigenvalues ``p_j`` of the predictor and ``s_j`` of ``F = W^T M W``;
 2. *generic start* (Gaussian ``W``, a non-symmetric predictor): the
-   eigen-alignment (largest principal angle between the top-``k`` eigenspaces
-   of ``sym Wp`` and ``F``) falls, and the top mode settles at ``s_+``;
+   eigen-alignment (largest principal angle between an eigenvector of ``F``
+   and the nearest eigenvector of ``sym Wp``) falls, and SGD's top mode follows
+   the matrix ODE's from the same starts (paired per seed);
 3. *the weight-decay threshold* ``eta* = m^2 / (4 sigma)`` of the top mode
    (:func:`grassdyn.symbolic.weight_decay_threshold`): SGD from the same
    aligned start for ``eta / eta*`` on both sides of 1; it keeps
