@@ -320,7 +320,7 @@ def test_eigen_alignment_falls_from_a_generic_start():
     traj = gd.flows.integrate(loss, W0, [0.0, 10.0, 300.0], manifold="euclidean", rtol=1e-10, atol=1e-12)
     F = np.swapaxes(traj.W, -1, -2) @ loss.M @ traj.W
     angle = tp.eigen_alignment(traj.state["predictor"], F)[0]
-    assert angle[0] > 1.0 and angle[1] < angle[0] and angle[2] < 1e-3
+    assert angle[0] > 0.2 and angle[1] < angle[0] and angle[2] < 1e-3  # at most pi/4 for h = 2
     _, m, sigma = tp.common_eigenbasis(loss)
     s_plus = tp.fixed_point_values(m[:2], sigma[:2], eta, 1.0)["s+"]
     np.testing.assert_allclose(np.linalg.eigvalsh(F[0, -1])[::-1], s_plus, rtol=1e-4)
