@@ -22,7 +22,7 @@ so the eigenvalues of the predictor are ``p_j`` and those of the correlation
 exist iff ``eta <= m^2 / (4 sigma)`` (:func:`weight_decay_threshold`).
 
 From a generic start the eigenspaces of ``Wp`` and ``F`` align over time
-([TCG21]_, §4): :func:`eigen_alignment` measures the largest principal angle
+([TCG21]_, eigenspace alignment): :func:`eigen_alignment` measures the largest principal angle
 between an eigenvector of ``F`` and the nearest eigenvector of ``sym Wp``.
 
 References
@@ -220,7 +220,7 @@ def eigenmode_trajectory(
 def weight_decay_threshold(m: ArrayLike, sigma: ArrayLike) -> np.ndarray:
     """``eta* = m^2 / (4 sigma)``: above it a mode has no non-trivial fixed point and collapses.
 
-    Derived in :func:`grassdyn.symbolic.weight_decay_threshold`; [TCG21]_ §4
+    Derived in :func:`grassdyn.symbolic.weight_decay_threshold`; [TCG21]_
     has ``tau^2 / (4 (1 + sigma^2))`` (``m = 1``, ``tau = 1``).
 
     Examples

@@ -18,8 +18,8 @@ same. With
   :class:`~grassdyn.data.AugmentationModel` the cross moment
   ``mu mu^T + A diag(gc, rho gs) A^T``, so ``X' = Sigma - M``),
 
-the population dynamics are those of [TCG21]_, Lemma 1 (the ODEs of ``Wp``,
-``W`` and ``Wa``), transposed to our convention:
+the population dynamics are the coupled ODEs of ``Wp``, ``W`` and ``Wa`` of
+[TCG21]_'s linear model, transposed to our convention:
 
 .. math::
 
@@ -51,7 +51,7 @@ pairs, unbiased for the population (fresh draws) or the data set, and
 computed in ``O(B d h)`` without any ``d x d`` matrix
 (:meth:`PredictorLoss.batch_field`).
 
-**DirectPred** ([TCG21]_, §5): ``predictor="direct"`` sets ``Wp`` instead
+**DirectPred** ([TCG21]_): ``predictor="direct"`` sets ``Wp`` instead
 of training it, from the eigendecomposition of a running estimate ``F`` of
 the online correlation ``E[f f^T] = W^T Sigma W``: ``Wp = U diag(p) U^T``
 with ``p_j = sqrt(s_j / max_j s_j) + eps`` (``s_j`` the eigenvalues of ``F``
@@ -69,6 +69,8 @@ References
 ----------
 .. [TCG21] Y. Tian, X. Chen, S. Ganguli, "Understanding self-supervised
    learning dynamics without contrastive pairs", ICML 2021, arXiv 2102.06810.
+   Cited by result (the coupled ODEs of the linear model, the decoupled
+   eigenmode dynamics, DirectPred) rather than by equation number.
 .. [CH21] X. Chen, K. He, "Exploring simple Siamese representation
    learning", CVPR 2021 (SimSiam).
 .. [G20] J.-B. Grill et al., "Bootstrap your own latent", NeurIPS 2020 (BYOL).
@@ -95,7 +97,7 @@ def direct_predictor(F: np.ndarray, eps: float) -> np.ndarray:
     r"""DirectPred's predictor ``U diag(sqrt(s / max s) + eps) U^T`` from correlations ``F`` (..., h, h).
 
     ``F = U diag(s) U^T``; negative eigenvalues (rounding) are clipped at 0,
-    and an all-zero ``F`` gives ``eps I`` ([TCG21]_, §5).
+    and an all-zero ``F`` gives ``eps I`` (DirectPred, [TCG21]_).
 
     Examples
     --------
@@ -419,7 +421,7 @@ def byol(
         ``ema = 0`` is SimSiam.
     lr : float > 0
         The SGD learning rate ``ema`` refers to (needed when ``ema > 0``):
-        the flow's EMA rate is ``beta = (1 - ema) / lr`` ([TCG21]_, Lemma 1).
+        the flow's EMA rate is ``beta = (1 - ema) / lr`` (the ``Wa`` equation of [TCG21]_).
 
     Examples
     --------

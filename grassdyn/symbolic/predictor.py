@@ -12,8 +12,8 @@ What is derived here, and how (nothing below is typed in but the loss):
 - :func:`matrix_dynamics` differentiates ``J`` entry by entry in the online
   slots ``W`` and ``Wp`` with the target slot held fixed (the stop-gradient),
   adds weight decay and, for SimSiam, then sets ``Wa = W``; BYOL adds
-  ``dWa/dt = beta (W - Wa)``. These are [TCG21]_'s Lemma 1 in our
-  (transposed) convention.
+  ``dWa/dt = beta (W - Wa)``. These are [TCG21]_'s coupled ODEs of the linear model in
+  our (transposed) convention.
 - :func:`eigenmode_ode` evaluates those matrix fields at an *aligned* state,
   ``Sigma = diag(sigma_i)``, ``M = diag(m_i)`` (``Sigma`` and ``M`` commute,
   as for an :class:`~grassdyn.data.AugmentationModel` with zero mean),
@@ -32,7 +32,7 @@ What is derived here, and how (nothing below is typed in but the loss):
   correlation ``F = W^T M W`` (the paper's ``F = W X W^T``):
   ``ds/dt = 2 s (m p - sigma p^2 - eta)``,
   ``dp/dt = alpha s (1 - (sigma / m) p) - eta p``, which at ``m = 1``,
-  ``sigma = 1 + sigma_aug^2`` is the decoupled dynamics of [TCG21]_, §4
+  ``sigma = 1 + sigma_aug^2`` is the decoupled eigenmode dynamics of [TCG21]_
   (``dp_j/dt``, ``ds_j/dt`` with ``tau = 1``): checked in
   ``EigenmodeODE.matches_paper``. Also derived: the paper's invariant,
   ``d/dt (s - m p^2 / alpha) = -2 eta (s - m p^2 / alpha)``.
@@ -267,7 +267,7 @@ def weight_decay_threshold(m: Any = m_sym, sigma: Any = sigma_sym) -> sp.Expr:
 
     At ``s != 0``, ``ds/dt = 0`` is the quadratic ``sigma p^2 - m p + eta = 0``
     in ``p``; real roots exist iff its discriminant ``m^2 - 4 sigma eta`` is
-    ``>= 0``. [TCG21]_ (§4): ``eta <= tau^2 / (4 (1 + sigma^2))``; here
+    ``>= 0``. [TCG21]_: ``eta <= tau^2 / (4 (1 + sigma^2))``; here
     ``tau = 1``, ``m = 1``, ``sigma = 1 + sigma^2``.
 
     Examples
