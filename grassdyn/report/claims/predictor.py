@@ -166,7 +166,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     checks += [
         Check("final eigen-alignment angle from a generic start (rad), SGD",
               bootstrap(angle_sgd[:, -tail:].mean(axis=1), np.median, rng=rng), c["alignment_tol"], "<=",
-              why="the eigenspaces of Wp and F align (eigenspace alignment, `Tian et al. 2021`); a generic start begins "
+              why="the eigenspaces of Wp and F align (`Tian et al. 2021`); a generic start begins "
                   f"at a median {float(np.median(angle_sgd[:, 0])):.3g} rad"),
         Check("top correlation eigenvalue from a generic start: SGD minus the matrix ODE (second half)",
               bootstrap(top_g, np.mean, rng=rng), 0.0, "within", effect=s_plus_top,
