@@ -98,6 +98,16 @@ def test_stop_gradient_finite_differences(seed, method):
         assert np.linalg.norm(gA) > 1e-3
 
 
+def test_population_covariances_of_the_augmentation_model():
+    """X = E[xbar xbar^T] and X' = E[Var(x | xbar)] for the content/style model (zero mean):
+    content is shared, a fraction rho of the style variance is shared, the rest and the noise are not."""
+    model = AugmentationModel(5, [2.0], [1.5], rho=0.4, noise=0.3, mixing=np.eye(5)[:, :2])
+    loss = simsiam(model)
+    np.testing.assert_allclose(loss.augmentation_averaged_covariance, np.diag([2.0, 0.4 * 1.5, 0, 0, 0]))
+    expected = np.diag([0.09, 0.6 * 1.5 + 0.09, 0.09, 0.09, 0.09])
+    np.testing.assert_allclose(loss.augmentation_covariance, expected)
+
+
 def test_minibatch_field_on_the_whole_data_set_is_the_empirical_field():
     X, Xp = _model().sample_pairs(50, rng=1)
     for method in ("simsiam", "byol"):

@@ -174,6 +174,17 @@ class PredictorLoss(SSLLoss):
             self.Sigma = (X.T @ X + Xp.T @ Xp) / (2 * n)
             self.M = _sym(X.T @ Xp) / n
 
+    # -- the paper's covariances ---------------------------------------------------------------
+    @property
+    def augmentation_averaged_covariance(self) -> np.ndarray:
+        """``X = M``: the covariance of the augmentation-averaged input (the paper's ``X``), (d, d)."""
+        return self.M
+
+    @property
+    def augmentation_covariance(self) -> np.ndarray:
+        """``X' = Sigma - M``: the augmentation covariance, averaged over inputs (the paper's ``X'``)."""
+        return self.Sigma - self.M
+
     # -- state ------------------------------------------------------------------------------
     @property
     def has_target(self) -> bool:
