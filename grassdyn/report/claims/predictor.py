@@ -232,7 +232,8 @@ def figure(data: dict[str, Any]) -> Figure:
     ang = np.asarray(g["angle_sgd"])
     for a in ang:
         ax_a.semilogy(t, np.maximum(a, 1e-12), color="C0", lw=0.6, alpha=0.5)
-    ax_a.semilogy(t, np.maximum(np.asarray(g["angle_ode"]), 1e-12), "k", lw=1.2, label="matrix ODE (first seed's start)")
+    ax_a.semilogy(t, np.maximum(np.asarray(g["angle_ode"]), 1e-12), "k", lw=1.2,
+                  label="matrix ODE (first seed's start)")
     ax_a.plot([], [], color="C0", lw=0.6, label="SGD, per seed")
     ax_a.set(xlabel="flow time t", ylabel="largest angle between eigenspaces (rad)",
              title="Eigen-alignment of $W_p$ and $F$ (generic start)")
