@@ -21,6 +21,7 @@ _SUBMODULES = (
     "cli",
     "compare",
     "data",
+    "dynamics",
     "flows",
     "grassmann",
     "integrators",
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "symbolic",
     "theory",
     "width",
+    "theory_predictor",
 )
 
 __all__ = ["Trajectory", "__version__", *_SUBMODULES]

@@ -358,3 +358,17 @@ def check_finite_result(value: object, what: str, culprit: str) -> None:
     arr = np.asarray(value)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} is not finite (overflow or NaN): {culprit}")
+
+
+def require_gradient(obj: object, name: str) -> None:
+    """Raise ``TypeError`` if ``obj`` declares ``is_gradient = False`` (a vector field that is no gradient).
+
+    The predictor methods of :mod:`grassdyn.ssl.predictor` (SimSiam, BYOL)
+    have no ``egrad``; functions that need one say so here, naming the argument.
+    """
+    if getattr(obj, "is_gradient", True) is False:
+        raise TypeError(
+            f"{name} must be a gradient objective (or its generator), got {type(obj).__name__} "
+            f"{getattr(obj, 'name', '')!r}, whose dynamics are not a gradient flow (stop-gradient); "
+            "use grassdyn.sgd.simulate or grassdyn.flows.integrate with manifold='euclidean'"
+        )

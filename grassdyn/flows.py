@@ -58,6 +58,7 @@ from grassdyn._validation import (
     check_finite_result,
     check_steps,
     orthogonality_defect,
+    require_gradient,
 )
 from grassdyn.trajectory import Trajectory
 
@@ -141,6 +142,7 @@ def _eigen(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_pair(C: ArrayLike, W0: ArrayLike, *, orthonormal: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    require_gradient(C, "C")
     C = as_symmetric(C, "C")
     W0 = as_frame(W0, "W0", orthonormal=orthonormal)
     if W0.shape[-2] != C.shape[0]:

@@ -775,6 +775,14 @@ def integrate(
     >>> bool(traj.stats["max_orthogonality_defect"] < 1e-14)
     True
     """
+    if getattr(objective, "is_gradient", True) is False:
+        # a loss that carries state beyond W (SimSiam, BYOL): grassdyn.dynamics integrates all of it
+        from grassdyn.dynamics import integrate as _integrate_state
+
+        return _integrate_state(
+            objective, W0, t, manifold, method, rtol=rtol, atol=atol, step=step, first_step=first_step,
+            max_steps=max_steps, record=record,
+        )
     flow = GradientFlow(objective, manifold)
     method = "dopri5" if method is None else check_choice(method, "method", METHODS)
     W0 = as_frame(W0, "W0", orthonormal=manifold == "grassmann")

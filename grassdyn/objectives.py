@@ -29,6 +29,7 @@ from grassdyn._validation import (
     as_rng,
     as_symmetric,
     check_finite_result,
+    require_gradient,
 )
 
 __all__ = ["GradientCheck", "Objective", "Quadratic", "check_gradient"]
@@ -197,6 +198,7 @@ def check_gradient(
     >>> check_gradient(Quadratic(np.diag([2.0, 1.0, 0.0])), np.eye(3)[:, :2], rng=0).passed
     True
     """
+    require_gradient(objective, "objective")
     for attr in ("value", "egrad"):
         if not callable(getattr(objective, attr, None)):
             raise TypeError(

@@ -493,6 +493,15 @@ def simulate(
     >>> bool(traj.distance_to(np.eye(3)[:, :1])[0, -1] < 1e-6)
     True
     """
+    if getattr(loss, "is_gradient", True) is False:
+        # a loss that carries state beyond W (SimSiam, BYOL): grassdyn.dynamics advances all of it
+        from grassdyn.dynamics import simulate as _simulate_state
+
+        return _simulate_state(
+            loss, W0, lr=lr, steps=steps, batch_size=batch_size, seeds=seeds, rng=rng,
+            record_every=record_every, manifold=manifold, retraction=retraction, optimizer=optimizer,
+            momentum=momentum, sampling=sampling, progress=progress,
+        )
     seeds = as_int(seeds, "seeds", minimum=1)
     lr = as_real(lr, "lr", low=0.0, low_open=True)
     steps = check_steps(as_int(steps, "steps", minimum=1), f"steps = {steps}")

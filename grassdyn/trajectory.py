@@ -44,6 +44,11 @@ class Trajectory:
     stats : mapping
         Solver statistics: steps, evaluations, maximal orthogonality defect,
         ``success`` and ``message`` where they apply.
+    state : mapping of str to ndarray, optional
+        Every component of a state that carries more than ``W`` (e.g. the
+        predictor and target of :mod:`grassdyn.ssl.predictor`), each of shape
+        ``(..., T, ...)`` on the same batch axes and times as ``W``; empty for
+        gradient flows.
 
     Examples
     --------
@@ -63,6 +68,7 @@ class Trajectory:
     params: Mapping[str, Any] = field(default_factory=dict)
     seeds: tuple[Any, ...] | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
+    state: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         t = as_times(self.t, "t")
@@ -74,6 +80,18 @@ class Trajectory:
             )
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "W", W)
+        if self.state:
+            lead = W.shape[:-2]
+            checked = {}
+            for key, value in self.state.items():
+                arr = np.asarray(value, dtype=np.float64)
+                if arr.shape[: len(lead)] != lead:
+                    raise ValueError(
+                        f"state[{key!r}] must have shape (..., T, ...) starting with {lead} like W, "
+                        f"got {arr.shape}"
+                    )
+                checked[key] = arr
+            object.__setattr__(self, "state", checked)
 
     # -- shape ---------------------------------------------------------------------------
     @property

@@ -144,6 +144,31 @@ rf_long_time = 1000.0
 eigenvalues = [3, 2, 1, 0]
 h = 2
 flow_tol = 1e-8
+
+[predictor]
+# SimSiam with a linear predictor (Tian, Chen & Ganguli 2021) on its own zero-mean model, h = len(content):
+# SGD, the matrix ODE and the eigenmode ODE; eigen-alignment; the weight-decay threshold of the top mode.
+d = 6
+content = [2.0, 1.0]
+style = [0.5]
+rho = 0.0
+noise = 0.5
+weight_decay = 0.1
+predictor_lr = 1.0
+init_scale = 0.3
+generic_scale = 1.0
+lr = 0.02
+t_max = 30.0
+n_times = 31
+batch_size = 16
+seeds = 16
+threshold_factors = [0.8, 0.9, 0.95, 1.05, 1.1, 1.25]
+threshold_lr = 0.05
+threshold_t_max = 80.0
+threshold_seeds = 4
+value_fraction = 0.2
+alignment_tol = 0.05
+crossing_fraction = 0.25
 """
 
 #: Overrides applied to the defaults by ``--quick``: the same checks on fewer points.
@@ -178,6 +203,11 @@ rf_seeds = 6
 [stability]
 eigenvalues = [2, 1, 0]
 h = 1
+
+[predictor]
+threshold_factors = [0.9, 1.1]
+threshold_t_max = 60.0
+threshold_seeds = 2
 """
 
 
@@ -291,6 +321,32 @@ SPEC: dict[str, dict[str, Field]] = {
         "rf_long_time": _f("flow time at which random features are compared with kernel PCA", 0.0,
                            open_=True),
     },
+    "predictor": {
+        "d": _i("ambient dimension of the claim's own model"),
+        "content": _floats("content variances (one mode each)", 0.0, open_=True),
+        "style": _floats("style variances", 0.0),
+        "rho": _f("fraction of the style kept by the augmentation", 0.0, 1.0),
+        "noise": _f("standard deviation of the observation noise", 0.0),
+        "weight_decay": _f("weight decay eta of the aligned and generic runs", 0.0),
+        "predictor_lr": _f("predictor learning-rate ratio alpha", 0.0, open_=True),
+        "init_scale": _f("aligned start: w0 = p0 = this in every mode", 0.0, open_=True),
+        "generic_scale": _f("generic start: column norm of the Gaussian W0", 0.0, open_=True),
+        "lr": _f("SGD learning rate", 0.0, open_=True),
+        "t_max": _f("final flow time of the aligned and generic runs", 0.0, open_=True),
+        "n_times": _i("number of recorded times", 2),
+        "batch_size": _i("minibatch size"),
+        "seeds": _i("number of SGD seeds", 2),
+        "threshold_factors": _floats("weight decays eta / eta* of the threshold runs (both sides of 1)", 0.0,
+                                     open_=True),
+        "threshold_lr": _f("SGD learning rate of the threshold runs", 0.0, open_=True),
+        "threshold_t_max": _f("final flow time of the threshold runs", 0.0, open_=True),
+        "threshold_seeds": _i("seeds per threshold run"),
+        "value_fraction": _f("resolution of the value checks, as a fraction of the predicted value", 0.0, 1.0,
+                             open_=True),
+        "alignment_tol": _f("pass if the final eigen-alignment angle is below this (rad)", 0.0, open_=True),
+        "crossing_fraction": _f("resolution of the threshold check, as a fraction of eta*", 0.0, 1.0,
+                                open_=True),
+    },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
         "h": _i("subspace dimension"),
@@ -376,6 +432,12 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
         h = cfg[section]["h"]
         if h >= d:
             raise ConfigError(f"[{section}] h = {h}: must be < [model] d = {d}")
+    pred = cfg["predictor"]
+    if len(pred["content"]) + len(pred["style"]) > pred["d"]:
+        raise ConfigError(f"[predictor] d = {pred['d']}: must be >= the number of content and style factors")
+    factors = pred["threshold_factors"]
+    if min(factors) >= 1 or max(factors) <= 1:
+        raise ConfigError(f"[predictor] threshold_factors = {factors}: need values on both sides of 1")
     widths = cfg["width"]["widths"]
     if max(widths) >= d:
         raise ConfigError(f"[width] widths = {widths}: every width must be < [model] d = {d}")

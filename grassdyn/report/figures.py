@@ -1,4 +1,4 @@
-"""The report's six figures, (a) to (f), each built from the data of one or two claims."""
+"""The report's figures, (a) to (g), each built from the data of one or two claims."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from grassdyn import plotting
-from grassdyn.report.claims import closed_form, collapse, finite, identifiability, ntk, sgd_flow, width
+from grassdyn.report.claims import (
+    closed_form,
+    collapse,
+    finite,
+    identifiability,
+    ntk,
+    predictor,
+    sgd_flow,
+    width,
+)
 
 
 def _dynamics(data: dict[str, dict[str, Any]]) -> Figure:
@@ -46,4 +55,6 @@ FIGURES: tuple[FigureSpec, ...] = (
                (identifiability.NAME,), lambda data: identifiability.figure(data[identifiability.NAME])),
     FigureSpec("ntk", "(f) Width and the NTK: supervised against SSL", (ntk.NAME,),
                lambda data: ntk.figure(data[ntk.NAME])),
+    FigureSpec("predictor", "(g) SimSiam with a predictor: eigenmodes, alignment, weight-decay threshold",
+               (predictor.NAME,), lambda data: predictor.figure(data[predictor.NAME])),
 )

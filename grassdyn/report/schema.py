@@ -170,6 +170,24 @@ DATA: dict[str, dict[str, Any]] = {
         "rf_limit_slope": _array(1),
         "growth": _by_key(_NUMBER),          # keyed by loss: change at the last time / at half of it
     }),
+    "predictor": _object({
+        "t": _array(1),
+        "modes": _object({"m": _array(1), "sigma": _array(1)}),  # the modes' eigenvalues of M and Sigma
+        # descending eigenvalues: SGD (seeds, T, h), ODE and theory (T, h)
+        "aligned": _object({
+            "p_sgd": _array(3), "s_sgd": _array(3), "p_ode": _array(2), "s_ode": _array(2),
+            "p_pred": _array(2), "s_pred": _array(2), "p_euler": _array(2), "s_euler": _array(2),
+        }),
+        "generic": _object({"angle_sgd": _array(2), "angle_ode": _array(1)}),  # rad, (seeds, T) and (T,)
+        "threshold": _object({
+            "eta_star": _NUMBER, "factors": _array(1), "s_end": _array(2), "s_theory": _array(1),
+            "s_critical": _NUMBER, "s_plus_below": _NUMBER,
+        }),
+        "weight_decay": _NUMBER,
+        "predictor_lr": _NUMBER,
+        "ode_error": _NUMBER,
+        "sgd_steps": _INT,
+    }),
     "stability": _object({
         "d": _INT,
         "h": _INT,

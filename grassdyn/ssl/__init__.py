@@ -36,19 +36,24 @@ any ``d x d`` matrix.
 
 One module per loss family: :mod:`grassdyn.ssl._base` (sources, minibatches),
 :mod:`grassdyn.ssl.quadratic` (alignment, contrastive) and
-:mod:`grassdyn.ssl.spectral` (spectral contrastive).
+:mod:`grassdyn.ssl.spectral` (spectral contrastive), :mod:`grassdyn.ssl.predictor`
+(SimSiam and BYOL with a linear predictor: vector fields on a state, not gradients).
 """
 
 from grassdyn.ssl._base import SSLLoss
+from grassdyn.ssl.predictor import PredictorLoss, byol, simsiam
 from grassdyn.ssl.quadratic import Alignment, Contrastive, alignment, contrastive
 from grassdyn.ssl.spectral import SpectralContrastive, spectral_contrastive
 
 __all__ = [
     "Alignment",
     "Contrastive",
+    "PredictorLoss",
     "SSLLoss",
     "SpectralContrastive",
     "alignment",
+    "byol",
     "contrastive",
+    "simsiam",
     "spectral_contrastive",
 ]

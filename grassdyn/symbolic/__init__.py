@@ -29,6 +29,11 @@ What is derived here, and how:
 - :func:`euclidean_fixed_points` and :func:`rank_one_collapse` treat the
   unconstrained flow: its fixed points (the kernel of ``C``), their
   linearisation, and ``e^{Ct} W0 / e^{lam_1 t} -> e_1 e_1^T W0`` as a sympy limit.
+- :mod:`grassdyn.symbolic.predictor` (SimSiam and BYOL with a linear
+  predictor, Tian, Chen & Ganguli 2021): :func:`matrix_dynamics` from the
+  loss with a stop-gradient, :func:`eigenmode_ode`, :func:`weight_decay_threshold`,
+  :func:`fixed_points` and :func:`stability_table` as functions of weight
+  decay, predictor learning-rate ratio and EMA rate.
 - :func:`verify_solution` checks a candidate closed form against an
   :class:`ODE` by simplifying the residual, with a high-precision numeric spot
   check when simplification does not reach zero. The shipped examples
@@ -95,6 +100,17 @@ from grassdyn.symbolic.examples import (
     projector_solution,
     sqrt_frame_candidate,
 )
+from grassdyn.symbolic.predictor import (
+    EigenmodeODE,
+    FixedPoint,
+    MatrixDynamics,
+    StabilityRow,
+    eigenmode_ode,
+    fixed_points,
+    matrix_dynamics,
+    stability_table,
+    weight_decay_threshold,
+)
 from grassdyn.symbolic.verify import ODE, Verification, verify_solution
 
 __all__ = [
@@ -110,18 +126,27 @@ __all__ = [
     "CollapseLimit",
     "CriticalPoint",
     "CriticalPoints",
+    "EigenmodeODE",
     "EuclideanFixedPoints",
+    "FixedPoint",
     "Linearization",
+    "MatrixDynamics",
+    "StabilityRow",
     "Verification",
     "angle_solution",
     "critical_points",
+    "eigenmode_ode",
     "euclidean_fixed_points",
+    "fixed_points",
     "grassmann_chart",
     "linearize",
+    "matrix_dynamics",
     "naive_solution",
     "projector_solution",
     "rank_one_collapse",
     "sqrt_frame_candidate",
+    "stability_table",
     "t_symbol",
     "verify_solution",
+    "weight_decay_threshold",
 ]

@@ -11,6 +11,7 @@ from grassdyn.report.claims import (
     finite,
     identifiability,
     ntk,
+    predictor,
     sgd_flow,
     stability,
     width,
@@ -18,7 +19,7 @@ from grassdyn.report.claims import (
 from grassdyn.report.claims._base import Check, ClaimResult
 
 #: The claims in report order.
-CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, ntk, stability)
+CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, ntk, predictor, stability)
 
 #: Claim modules by name.
 BY_NAME = {module.NAME: module for module in CLAIMS}
