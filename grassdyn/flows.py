@@ -95,6 +95,49 @@ _LOG_MAX = math.log(np.finfo(np.float64).max)
 MAX_HORIZONTAL_SUBSTEPS = 10**5
 
 
+#: Most sub-steps that ``grassmann_closed_form`` (subspace frame) may need before its chart
+#: jump takes over (measured: a few seconds per 1e5 sub-steps at small d).
+MAX_SUBSTEPS = 10**6
+
+
+def _check_substeps(lam: np.ndarray, Y0: np.ndarray, t_end: float) -> None:
+    """Refuse, naming ``t``, a subspace closed form that would sub-step more than :data:`MAX_SUBSTEPS` times.
+
+    Sub-steps run until the frame is within 60 degrees of its pivot rows
+    (then one chart jump covers any remaining time). In the chart
+    ``X = Y Y_p^{-1}`` the non-pivot entries shrink at least like
+    ``e^{-g t}``, ``g = lam_(p_h) - max lam_i`` over the touched non-pivot
+    rows, and 60 degrees is reached once ``||X||_F <= sqrt(3)``: by
+    ``t_ready = log(||X0||_F / sqrt 3) / g``. The sub-steps needed are at
+    most ``min(t_end, t_ready) (lam_max - lam_min) / KAPPA``; with ``g = 0``
+    (a tie across the pivots' boundary) the chart may never be reached.
+    """
+    spread = float(lam[0] - lam[-1])
+    if _substeps(t_end, spread) <= MAX_SUBSTEPS:
+        return
+    flat = Y0.reshape(-1, *Y0.shape[-2:])
+    piv = _pivots(flat)
+    t_ready = 0.0
+    for Y, p in zip(flat, piv, strict=True):
+        touched = np.flatnonzero(np.any(Y != 0.0, axis=-1))
+        rest = np.setdiff1d(touched, p)
+        if rest.size == 0:
+            continue
+        Yp = Y[p]
+        if float(np.linalg.svd(Yp, compute_uv=False)[-1]) >= 0.5:
+            continue  # already in the chart: one jump
+        g = float(np.min(lam[p]) - np.max(lam[rest]))
+        x0 = float(np.linalg.norm(Y[rest] @ np.linalg.pinv(Yp)))
+        if g <= 0.0 or not math.isfinite(x0):
+            t_ready = math.inf
+            break
+        t_ready = max(t_ready, math.log(max(x0, math.sqrt(3.0)) / math.sqrt(3.0)) / g)
+    n = _substeps(min(t_end, t_ready), spread)
+    check_steps(n, f"t[-1] = {t_end:.6g}: the closed form needs up to {n:.3g} sub-steps of "
+                f"(lam_max - lam_min) dt <= {KAPPA:g} before W0 comes within 60 degrees of its limit",
+                limit=MAX_SUBSTEPS)
+
+
 def _check_output(W0: np.ndarray, t: np.ndarray, what: str, *, square: bool = False) -> None:
     """Refuse, before any work, outputs ``(..., T, d, h)`` (or ``(..., T, d, d)``) too large for memory."""
     d, h = W0.shape[-2:]
@@ -449,6 +492,8 @@ def grassmann_closed_form(
     rtol = as_real(rtol, "rtol", low=1e-14, high=1e-3)
     _check_output(W0, t, "W0")
     lam, Q = _eigen(C)
+    if frame == "subspace":
+        _check_substeps(lam, _mT(Q) @ W0, float(t[-1]))
     if frame == "horizontal":
         n = _substeps(float(t[-1]), float(lam[0] - lam[-1]))
         check_steps(n, f't[-1] = {t[-1]:.6g} with frame="horizontal" (sub-steps t[-1] (lam_max - lam_min) '

@@ -232,6 +232,22 @@ BAD = [
         r"t\[-1\] = 1e\+300 with frame=\"horizontal\"",
         id="horizontal-frame-1e300",
     ),
+    pytest.param(
+        lambda: flows.grassmann_closed_form(
+            np.diag([1.0, 1.0, 0.0]), np.array([[0.1], [1.0], [0.1]]) / np.sqrt(1.02), [0.0, 1e7]
+        ),
+        ValueError,
+        r"t\[-1\] = 1e\+07: the closed form needs up to 2.5e\+06 sub-steps",
+        id="closed_form-tied-limit-1e7",
+    ),
+    pytest.param(
+        lambda: flows.grassmann_closed_form(
+            np.diag([1.0, 1 - 1e-9, 0.0]), np.array([[0.001], [1.0], [0.0]]) / np.sqrt(1.000001), [0.0, 1e300]
+        ),
+        ValueError,
+        r"t\[-1\] = 1e\+300: the closed form needs up to .* sub-steps",
+        id="closed_form-tiny-gap-1e300",
+    ),
     # -- wrong-argument messages and raw numpy errors -------------------------------------------
     pytest.param(
         lambda: gm.random_point(5, 2, batch=2.0),
@@ -460,6 +476,14 @@ def test_default_and_quick_configurations_pass_the_size_step():
 
 
 # -- extreme but representable: correct answers, no overflow ----------------------------------------
+def test_closed_form_at_huge_times_is_exact_when_the_chart_is_reached():
+    # a generic start reaches its chart quickly: t = 1e300 costs a few sub-steps and is exact
+    W0 = gm.random_point(D, H, rng=1)
+    traj = flows.grassmann_closed_form(C, W0, [0.0, 1e300])
+    assert traj.stats["orthonormalisations"] < 100
+    assert float(traj.distance_to(np.eye(D)[:, :H])[-1]) == 0.0
+
+
 def test_norm_and_inner_of_huge_tangents_are_scaled_before_squaring():
     U = 1e300 * np.array([[0.0, 0.0], [0.0, 0.0], [0.6, 0.0], [0.8, 0.0], [0.0, 0.0]])
     np.testing.assert_allclose(gm.norm(W, U), 1e300, rtol=1e-15)

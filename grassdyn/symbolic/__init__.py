@@ -58,7 +58,12 @@ function here accepts sympy objects and numbers (``int``, ``float``,
 a ``sympy.Float`` holding exactly its binary64 value, so the signs that decide
 a classification are exact (a difference of two floats is correctly rounded,
 hence zero only for equal floats). A repeated eigenvalue is recognised by
-exact equality: pass it as the same number or symbol.
+exact equality: pass it as the same number or symbol. The one exception is
+:func:`critical_points`: floats equal up to rounding (``0.1 + 0.2`` and
+``0.3``) are taken as a repeated eigenvalue, with a warning, and ``tol=``
+sets the tie tolerance (``tol=0``: exact). Symbolic spectra are taken as
+descending; an order sympy can disprove (``[a, a + 1]``, ``[a, b, a]``) is
+refused, one it cannot decide is the stated assumption of the result.
 
 References
 ----------
