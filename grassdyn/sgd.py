@@ -486,6 +486,11 @@ def simulate(
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps = {steps}, got {record_every}")
     check_choice(manifold, "manifold", MANIFOLDS)
+    if manifold == "grassmann" and getattr(loss, "grassmann_invariant", True) is False:
+        raise ValueError(
+            f"manifold='grassmann' needs a loss invariant under W -> W Q; {type(loss).__name__} is not "
+            "(grassmann_invariant is False): use manifold='euclidean'"
+        )
     check_choice(retraction, "retraction", grassmann.RETRACTIONS)
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     check_choice(sampling, "sampling", SAMPLINGS)
