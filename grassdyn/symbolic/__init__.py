@@ -29,6 +29,9 @@ What is derived here, and how:
 - :func:`euclidean_fixed_points` and :func:`rank_one_collapse` treat the
   unconstrained flow: its fixed points (the kernel of ``C``), their
   linearisation, and ``e^{Ct} W0 / e^{lam_1 t} -> e_1 e_1^T W0`` as a sympy limit.
+- :func:`barlow_twins_modes` derives the logistic mode equation of Barlow
+  Twins' unconstrained flow from an aligned small start, its solution and
+  step time (Simon et al. 2023; :mod:`grassdyn.symbolic.stepwise`).
 - :func:`verify_solution` checks a candidate closed form against an
   :class:`ODE` by simplifying the residual, with a high-precision numeric spot
   check when simplification does not reach zero. The shipped examples
@@ -87,6 +90,7 @@ from grassdyn.symbolic.examples import (
     projector_solution,
     sqrt_frame_candidate,
 )
+from grassdyn.symbolic.stepwise import StepwiseModes, barlow_twins_modes
 from grassdyn.symbolic.verify import ODE, Verification, verify_solution
 
 __all__ = [
@@ -102,8 +106,10 @@ __all__ = [
     "CriticalPoints",
     "EuclideanFixedPoints",
     "Linearization",
+    "StepwiseModes",
     "Verification",
     "angle_solution",
+    "barlow_twins_modes",
     "critical_points",
     "euclidean_fixed_points",
     "grassmann_chart",
