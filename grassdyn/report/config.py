@@ -112,6 +112,18 @@ transition_tol = 0.1
 eigenvalues = [3, 2, 1, 0]
 h = 2
 flow_tol = 1e-8
+
+[stepwise]
+# Barlow Twins on the unconstrained model from a small Gaussian start: modes learned one at a time.
+h = 3
+init_scale = 1e-3
+lr = 0.002
+batch_size = 64
+seeds = 8
+n_times = 301
+horizon = 1.4
+flow_rtol = 0.01
+sgd_rtol = 0.05
 """
 
 #: Overrides applied to the defaults by ``--quick``: the same checks on fewer points.
@@ -144,6 +156,11 @@ seeds = 3
 [stability]
 eigenvalues = [2, 1, 0]
 h = 1
+
+[stepwise]
+lr = 0.004
+seeds = 5
+n_times = 151
 """
 
 
@@ -235,6 +252,18 @@ SPEC: dict[str, dict[str, Field]] = {
         "seeds": _i("number of seeds"),
         "transition_tol": _f("tolerance on the measured transition rho", 0.0, open_=True),
     },
+    "stepwise": {
+        "h": _i("number of modes (width of the unconstrained representation)"),
+        "init_scale": _f("scale of the Gaussian initial matrix", 0.0, open_=True),
+        "lr": _f("learning rate of SGD", 0.0, open_=True),
+        "batch_size": _i("minibatch size"),
+        "seeds": _i("number of seeds (one start each)", 2),
+        "n_times": _i("number of recorded times", 3),
+        "horizon": _f("run to this multiple of the last predicted step time", 1.0, open_=True),
+        "flow_rtol": _f("pass if the integrator's step times are this close to the prediction", 0.0,
+                        open_=True),
+        "sgd_rtol": _f("pass if SGD's mean relative step-time errors are this small", 0.0, open_=True),
+    },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
         "h": _i("subspace dimension"),
@@ -316,7 +345,7 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
     d, k, m = model["d"], len(model["content"]), len(model["style"])
     if k + m > d:
         raise ConfigError(f"[model] d = {d}: must be >= k + m = {k} + {m} (content and style factors)")
-    for section in ("collapse", "dynamics", "finite"):
+    for section in ("collapse", "dynamics", "finite", "stepwise"):
         h = cfg[section]["h"]
         if h >= d:
             raise ConfigError(f"[{section}] h = {h}: must be < [model] d = {d}")

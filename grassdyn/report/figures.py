@@ -9,7 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from grassdyn import plotting
-from grassdyn.report.claims import closed_form, collapse, finite, identifiability, sgd_flow, width
+from grassdyn.report.claims import closed_form, collapse, finite, identifiability, sgd_flow, stepwise, width
 
 
 def _dynamics(data: dict[str, dict[str, Any]]) -> Figure:
@@ -44,4 +44,6 @@ FIGURES: tuple[FigureSpec, ...] = (
                lambda data: finite.figure(data[finite.NAME])),
     FigureSpec("identifiability", "(e) Identifiability against augmentation strength",
                (identifiability.NAME,), lambda data: identifiability.figure(data[identifiability.NAME])),
+    FigureSpec("stepwise", "(f) Stepwise learning of Barlow Twins", (stepwise.NAME,),
+               lambda data: stepwise.figure(data[stepwise.NAME])),
 )

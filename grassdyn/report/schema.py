@@ -152,6 +152,24 @@ DATA: dict[str, dict[str, Any]] = {
     }),
 }
 
+DATA["stepwise"] = _object({
+    "t": _array(1),
+    "eigenvalues": _array(1),                # gamma_i of the learned modes, descending
+    "lr": _NUMBER,
+    "sgd_modes": _array(3),                  # (seeds, T, h) eigenvalues of C_cc
+    "flow_modes": _array(3),                 # (seeds, T, h)
+    "predicted_modes": _array(2),            # (T, h), seed 0, flow rate
+    "predicted_sgd_modes": _array(2),        # (T, h), seed 0, discrete rate at lr
+    "initial": _array(2),                    # (seeds, h) Gram-Schmidt initial mode values
+    "sgd_step_times": _array(2),             # (seeds, h)
+    "flow_step_times": _array(2),
+    "predicted_step_times": _array(2),       # (seeds, h), discrete rate at lr
+    "predicted_flow_step_times": _array(2),
+    "sgd_relative_error": _array(2),
+    "flow_relative_error": _array(2),
+    "sgd_steps": _INT,
+})
+
 _CHECK = _object({
     "quantity": _STR,
     "measured": {"type": ["number", "null"]},  # null: not finite (the check failed)

@@ -12,12 +12,13 @@ from grassdyn.report.claims import (
     identifiability,
     sgd_flow,
     stability,
+    stepwise,
     width,
 )
 from grassdyn.report.claims._base import Check, ClaimResult
 
 #: The claims in report order.
-CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability)
+CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability, stepwise)
 
 #: Claim modules by name.
 BY_NAME = {module.NAME: module for module in CLAIMS}
