@@ -124,6 +124,18 @@ n_times = 301
 horizon = 1.4
 flow_rtol = 0.01
 sgd_rtol = 0.05
+
+[platonic]
+# Every SSL loss with SGD and Adam from the same starts, at [model] rho and at rho_above > rho*.
+rho_above = 0.8
+seeds = 4
+batch_size = 64
+steps = 800
+lr = 0.02
+adam_lr = 0.005
+adam_lr_grassmann = 0.02
+init_scale = 0.01
+temperature = 0.5
 """
 
 #: Overrides applied to the defaults by ``--quick``: the same checks on fewer points.
@@ -161,6 +173,12 @@ h = 1
 lr = 0.004
 seeds = 5
 n_times = 151
+
+[platonic]
+seeds = 3
+steps = 400
+adam_lr = 0.008
+adam_lr_grassmann = 0.015
 """
 
 
@@ -264,6 +282,17 @@ SPEC: dict[str, dict[str, Field]] = {
                         open_=True),
         "sgd_rtol": _f("pass if SGD's mean relative step-time errors are this small", 0.0, open_=True),
     },
+    "platonic": {
+        "rho_above": _f("augmentation strength above the identifiability threshold rho*", 0.0, 1.0),
+        "seeds": _i("number of starts (one Haar frame each)", 2),
+        "batch_size": _i("minibatch size", 2),
+        "steps": _i("number of steps of every run"),
+        "lr": _f("learning rate of SGD (VICReg: a quarter of it)", 0.0, open_=True),
+        "adam_lr": _f("learning rate of Adam on the unconstrained model", 0.0, open_=True),
+        "adam_lr_grassmann": _f("learning rate of Riemannian Adam", 0.0, open_=True),
+        "init_scale": _f("scale of the start on the unconstrained model (a small start)", 0.0, open_=True),
+        "temperature": _f("InfoNCE's temperature", 0.0, open_=True),
+    },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
         "h": _i("subspace dimension"),
@@ -362,6 +391,12 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
         steps = round(t_max / lr)
         if steps < 1 or abs(steps * lr - t_max) > 1e-9 * t_max:
             raise ConfigError(f"[dynamics] lrs: {lr!r} must divide t_max = {t_max!r} (whole number of steps)")
+    rho_star = min(model["content"]) / max(model["style"]) if max(model["style"]) > 0 else math.inf
+    if not model["rho"] < rho_star < cfg["platonic"]["rho_above"]:
+        raise ConfigError(
+            f"[platonic] rho_above = {cfg['platonic']['rho_above']!r}: [model] rho and rho_above must lie on "
+            f"either side of rho* = min(content) / max(style) = {rho_star:.4g}"
+        )
     rhos = cfg["identifiability"]["rhos"]
     if len(rhos) < 2 or sorted(rhos) != rhos:
         raise ConfigError(f"[identifiability] rhos = {rhos}: must be at least 2 values, increasing")

@@ -1,4 +1,4 @@
-"""The report's five figures, (a) to (e), each built from the data of one or two claims."""
+"""The report's figures, (a) to (g), each built from the data of one or two claims."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from grassdyn import plotting
-from grassdyn.report.claims import closed_form, collapse, finite, identifiability, sgd_flow, stepwise, width
+from grassdyn.report.claims import (
+    closed_form,
+    collapse,
+    finite,
+    identifiability,
+    platonic,
+    sgd_flow,
+    stepwise,
+    width,
+)
 
 
 def _dynamics(data: dict[str, dict[str, Any]]) -> Figure:
@@ -46,4 +55,6 @@ FIGURES: tuple[FigureSpec, ...] = (
                (identifiability.NAME,), lambda data: identifiability.figure(data[identifiability.NAME])),
     FigureSpec("stepwise", "(f) Stepwise learning of Barlow Twins", (stepwise.NAME,),
                lambda data: stepwise.figure(data[stepwise.NAME])),
+    FigureSpec("platonic", "(g) Do different SSL losses and optimisers learn the same subspace?",
+               (platonic.NAME,), lambda data: platonic.figure(data[platonic.NAME])),
 )

@@ -170,6 +170,24 @@ DATA["stepwise"] = _object({
     "sgd_steps": _INT,
 })
 
+_PLATONIC_SIDE = _object({
+    "rho": _NUMBER,
+    "pairwise": _array(2),                   # (methods, methods) median distance over seeds
+    "to_content": _array(2),                 # (methods, seeds)
+    "to_optimum": _array(2),                 # (methods, seeds) to each method's predicted optimum
+    "optimum_to_content": _array(1),         # (methods,)
+})
+DATA["platonic"] = _object({
+    "labels": _array(1, _STR),               # "<loss> <optimizer>"
+    "rhos": _array(1),                       # [below rho*, above rho*]
+    "rho_star": _NUMBER,
+    "threshold": _NUMBER,                    # pi/4
+    "below": _PLATONIC_SIDE,
+    "above": _PLATONIC_SIDE,
+    "temperatures": _array(1),
+    "temperature_remainder": _array(1),
+})
+
 _CHECK = _object({
     "quantity": _STR,
     "measured": {"type": ["number", "null"]},  # null: not finite (the check failed)

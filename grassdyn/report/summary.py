@@ -39,6 +39,7 @@ def _prediction(check: dict[str, Any]) -> str:
         ">=": f"at least {p}",
         "abs": f"{p} within {tol}",
         "rel": f"{p} within a relative {tol}",
+        "within": f"{p}, inside the interval [{fmt(check.get('low', p))}, {fmt(check.get('high', p))}]",
     }[check["relation"]]
 
 

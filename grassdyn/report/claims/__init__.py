@@ -10,6 +10,7 @@ from grassdyn.report.claims import (
     collapse,
     finite,
     identifiability,
+    platonic,
     sgd_flow,
     stability,
     stepwise,
@@ -18,7 +19,7 @@ from grassdyn.report.claims import (
 from grassdyn.report.claims._base import Check, ClaimResult
 
 #: The claims in report order.
-CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability, stepwise)
+CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, stability, stepwise, platonic)
 
 #: Claim modules by name.
 BY_NAME = {module.NAME: module for module in CLAIMS}
