@@ -198,6 +198,26 @@ _CHECK = _object({
 })
 
 
+#: A check of :mod:`grassdyn.report.checks` (measured interval, verdict pass / inconclusive / fail).
+_DECIDED_CHECK = _object({
+    "quantity": _STR,
+    "measured": {"type": ["number", "null"]},
+    "low": {"type": ["number", "null"]},
+    "high": {"type": ["number", "null"]},
+    "method": _STR,
+    "predicted": _NUMBER,
+    "relation": {"type": "string", "enum": ["within", "<=", ">="]},
+    "tolerance": {"type": "number", "minimum": 0},
+    "effect": {"type": ["number", "null"]},
+    "fraction": _NUMBER,
+    "why": _STR,
+    "verdict": {"type": "string", "enum": ["pass", "inconclusive", "fail"]},
+    "passed": _BOOL,
+})
+#: Claims whose checks already use :mod:`grassdyn.report.checks`.
+DECIDED_CLAIMS = ("stepwise", "platonic")
+
+
 def _config_schema() -> dict[str, Any]:
     """The resolved configuration: every key of :data:`grassdyn.report.config.SPEC`, typed."""
     from grassdyn.report.config import SPEC
@@ -211,12 +231,12 @@ def _config_schema() -> dict[str, Any]:
     return _object(top)
 
 
-def _claim(data: dict[str, Any]) -> dict[str, Any]:
+def _claim(data: dict[str, Any], check: dict[str, Any] = _CHECK) -> dict[str, Any]:
     return _object({
         "title": _STR,
         "statement": _STR,
         "passed": _BOOL,
-        "checks": {"type": "array", "items": _CHECK, "minItems": 1},
+        "checks": {"type": "array", "items": check, "minItems": 1},
         "data": data,
     })
 
@@ -227,7 +247,8 @@ RESULTS_SCHEMA: dict[str, Any] = _object({
     "grassdyn_version": _STR,
     "config": _config_schema(),
     "passed": _BOOL,
-    "claims": _object({name: _claim(data) for name, data in DATA.items()}),
+    "claims": _object({name: _claim(data, _DECIDED_CHECK if name in DECIDED_CLAIMS else _CHECK)
+                       for name, data in DATA.items()}),
     "figures": _by_key(_object({"title": _STR, "claims": _array(1, _STR), "files": _array(1, _STR)})),
     "timing": _object({"total_seconds": {"type": "number", "minimum": 0},
                        "claims": _by_key({"type": "number", "minimum": 0})}),
