@@ -178,7 +178,7 @@ n_times = 151
 seeds = 3
 steps = 400
 adam_lr = 0.008
-adam_lr_grassmann = 0.015
+adam_lr_grassmann = 0.02
 """
 
 
