@@ -126,7 +126,9 @@ flow_rtol = 0.01
 sgd_rtol = 0.05
 
 [platonic]
-# Every SSL loss with SGD and Adam from the same starts, at [model] rho and at rho_above > rho*.
+# Every SSL loss with SGD and Adam from the same starts, at rho_below < rho* and rho_above > rho*
+# (rho* = min(content) / max(style)).
+rho_below = 0.25
 rho_above = 0.8
 seeds = 4
 batch_size = 64
@@ -283,6 +285,7 @@ SPEC: dict[str, dict[str, Field]] = {
         "sgd_rtol": _f("pass if SGD's mean relative step-time errors are this small", 0.0, open_=True),
     },
     "platonic": {
+        "rho_below": _f("augmentation strength below the identifiability threshold rho*", 0.0, 1.0),
         "rho_above": _f("augmentation strength above the identifiability threshold rho*", 0.0, 1.0),
         "seeds": _i("number of starts (one Haar frame each)", 2),
         "batch_size": _i("minibatch size", 2),
@@ -392,9 +395,10 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
         if steps < 1 or abs(steps * lr - t_max) > 1e-9 * t_max:
             raise ConfigError(f"[dynamics] lrs: {lr!r} must divide t_max = {t_max!r} (whole number of steps)")
     rho_star = min(model["content"]) / max(model["style"]) if max(model["style"]) > 0 else math.inf
-    if not model["rho"] < rho_star < cfg["platonic"]["rho_above"]:
+    plat = cfg["platonic"]
+    if not plat["rho_below"] < rho_star < plat["rho_above"]:
         raise ConfigError(
-            f"[platonic] rho_above = {cfg['platonic']['rho_above']!r}: [model] rho and rho_above must lie on "
+            f"[platonic] rho_below = {plat['rho_below']!r}, rho_above = {plat['rho_above']!r}: must lie on "
             f"either side of rho* = min(content) / max(style) = {rho_star:.4g}"
         )
     rhos = cfg["identifiability"]["rhos"]

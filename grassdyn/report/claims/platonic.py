@@ -159,7 +159,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     c = cfg["platonic"]
     rng = rng_for(cfg, STREAM)
     h = len(cfg["model"]["content"])
-    rhos = (cfg["model"]["rho"], c["rho_above"])
+    rhos = (c["rho_below"], c["rho_above"])
     progress.stage(TITLE, 2)
     d = cfg["model"]["d"]
     frames = grassmann.random_point(d, h, rng, batch=(c["seeds"],))
@@ -201,7 +201,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         bootstrap(above["to_optimum"][unique].T, _largest_median, rng=brng), THRESHOLD, "<=",
         why="each loss's derived optimum (module docstring); pi/4 is half-way to a subspace with one "
             "direction swapped"))
-    taus, rem = temperature_order(build_model(cfg), h, rng)
+    taus, rem = temperature_order(build_model(cfg, rhos[0]), h, rng)
     checks.append(Check(
         "order in 1/tau of InfoNCE's remainder tau grad L_tau - 2 grad L_contrastive (log-log slope in tau)",
         slope_interval(np.log(taus), np.log(rem)), -1.0, "within", tolerance=0.01, effect=1.0, fraction=0.5,
