@@ -37,7 +37,7 @@ def test_spectral_contrastive_and_info_nce_optima_are_stationary_points(model):
     np.testing.assert_allclose(spectral.egrad(W), 0.0, atol=1e-10 * max(1.0, np.abs(spectral.M).max()))
     tau = 0.7
     nce = ssl.info_nce(model, temperature=tau)
-    W = _stationary_frame(model, nce.C, np.sqrt(tau))
+    W = _stationary_frame(model, nce.contrastive_generator, np.sqrt(tau))
     np.testing.assert_allclose(nce.egrad(W), 0.0, atol=1e-9)
     for name in ("spectral_contrastive", "info_nce"):
         assert grassmann.distance(predicted_optimum(name, model, model.k), np.linalg.qr(W)[0]) < 1e-7

@@ -22,7 +22,9 @@ Thm. 1): with ``x-`` an independent view,
 *Dot similarity, closed form.* Views are Gaussian, ``x- ~ N(mu, Cov)``, so
 ``log E e^{a^T x-} = a^T mu + a^T Cov a / 2`` with ``a = W f(x) / tau``, and
 with ``C = sym E[x x+^T] - mu mu^T`` (the contrastive generator),
-``Sigma = E[x x^T]``, ``S_c = W^T Cov W``, ``S_2 = W^T Sigma W``:
+``Sigma = E[x x^T]``, ``S_c = W^T Cov W``, ``S_2 = W^T Sigma W``
+(attributes ``contrastive_generator``, ``Sigma``, ``Cov``; no ``.C``, which
+:mod:`grassdyn.compare` reads as a quadratic loss):
 
 .. math:: L = -\frac1\tau \operatorname{tr}(W^\top C W) + \frac{1}{2\tau^2}\operatorname{tr}(S_c S_2),
    \qquad \nabla L = -\frac2\tau C W + \frac{1}{\tau^2}(\mathrm{Cov}\, W S_2 + \Sigma W S_c).
@@ -138,7 +140,8 @@ class InfoNCE(SSLLoss):
             m = self.model
             self.Sigma = m.second_moment
             self.Cov = self.Sigma - np.outer(m.mean, m.mean)
-            self.C = _sym(m.cross_moment - m.negative_moment)
+            #: the contrastive generator C (not named ``.C``: InfoNCE is not a quadratic loss)
+            self.contrastive_generator = _sym(m.cross_moment - m.negative_moment)
             if self.similarity == "cosine":
                 self._sample = m.sample_triplets(self.mc_samples, as_rng(rng))
 
@@ -198,7 +201,7 @@ class InfoNCE(SSLLoss):
         if self._sample is not None:
             return self._terms(W, *self._sample)
         tau = self.temperature
-        CW, CovW, SW = self.C @ W, self.Cov @ W, self.Sigma @ W
+        CW, CovW, SW = self.contrastive_generator @ W, self.Cov @ W, self.Sigma @ W
         Sc, S2 = _mT(W) @ CovW, _mT(W) @ SW
         val = -np.sum(W * CW, axis=(-2, -1)) / tau + np.sum(Sc * S2, axis=(-2, -1)) / (2 * tau**2)
         grad = -2.0 * CW / tau + (CovW @ S2 + SW @ Sc) / tau**2
@@ -292,7 +295,7 @@ def info_nce(
     >>> from grassdyn.data import AugmentationModel
     >>> model = AugmentationModel(5, [2.0], [1.0], rho=0.5, noise=0.1, rng=0)
     >>> loss, W = info_nce(model, temperature=1e4), np.eye(5)[:, :2]
-    >>> bool(np.allclose(1e4 * loss.egrad(W), -2 * loss.C @ W, atol=1e-2))
+    >>> bool(np.allclose(1e4 * loss.egrad(W), -2 * loss.contrastive_generator @ W, atol=1e-2))
     True
     """
     return InfoNCE(source, temperature, negatives, similarity, mc_samples=mc_samples, rng=rng)
