@@ -11,5 +11,7 @@ shared with ``grassdyn report``.
 - ``width_independence``: nested starts stay nested, each width at its own rate;
 - ``sgd_to_flow``: exact GD converges to the flow at order one in lr, SGD at order one half;
 - ``batch_and_samples``: minibatch noise against B, finite samples against n (Davis–Kahan);
-- ``identifiability``: the content subspace is learned exactly when rho < min(content)/max(style).
+- ``identifiability``: the content subspace is learned exactly when rho < min(content)/max(style);
+- ``stepwise``: Barlow Twins learns its eigenmodes one at a time, at the predicted step times;
+- ``platonic``: six SSL losses with SGD and Adam agree on the content subspace below rho* only.
 """

@@ -172,6 +172,11 @@ class GradientFlow:
                 )
         self.objective = objective
         self.manifold = check_choice(manifold, "manifold", MANIFOLDS)
+        if self.manifold == "grassmann" and getattr(objective, "grassmann_invariant", True) is False:
+            raise ValueError(
+                f"manifold='grassmann' needs an objective invariant under W -> W Q; "
+                f"{type(objective).__name__} is not (grassmann_invariant is False): use manifold='euclidean'"
+            )
         self.nfev = 0
 
     def egrad(self, W: np.ndarray, t: float) -> np.ndarray:

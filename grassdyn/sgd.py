@@ -73,6 +73,10 @@ References
    Matrix Manifolds*, Princeton University Press (2008).
 .. [EAS98] A. Edelman, T. A. Arias, S. T. Smith, "The geometry of algorithms
    with orthogonality constraints", SIAM J. Matrix Anal. Appl. 20 (1998).
+.. [KB15] D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization",
+   ICLR (2015).
+.. [BG19] G. Becigneul, O.-E. Ganea, "Riemannian adaptive optimization
+   methods", ICLR (2019).
 .. [KS21] N. B. Kovachki, A. M. Stuart, "Continuous time analysis of momentum
    methods", J. Mach. Learn. Res. 22 (2021).
 .. [NumPy] NumPy documentation, "Parallel random number generation"
@@ -108,7 +112,7 @@ from grassdyn.trajectory import Trajectory
 __all__ = ["DivergenceError", "init_frames", "simulate", "streams"]
 
 MANIFOLDS = ("grassmann", "euclidean")
-OPTIMIZERS = ("sgd", "momentum")
+OPTIMIZERS = ("sgd", "momentum", "adam")
 SAMPLINGS = ("replacement", "epochs")
 INIT_KINDS = ("haar", "gaussian", "given")
 
@@ -398,8 +402,11 @@ def simulate(
     record_every: int = 1,
     manifold: Literal["grassmann", "euclidean"] = "grassmann",
     retraction: Literal["qr", "polar", "exp"] = "qr",
-    optimizer: Literal["sgd", "momentum"] = "sgd",
+    optimizer: Literal["sgd", "momentum", "adam"] = "sgd",
     momentum: float | None = None,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float = 0.0,
     sampling: Literal["replacement", "epochs"] = "replacement",
     progress: bool | None = None,
 ) -> Trajectory:
@@ -433,11 +440,25 @@ def simulate(
     retraction : {"qr", "polar", "exp"}
         Retraction of the Grassmannian step (:func:`grassdyn.grassmann.retract`);
         any other than the default is refused with ``manifold="euclidean"``.
-    optimizer : {"sgd", "momentum"}
-        Plain SGD, or heavy-ball momentum with coefficient ``momentum``.
+    optimizer : {"sgd", "momentum", "adam"}
+        Plain SGD, heavy-ball momentum with coefficient ``momentum``, or Adam
+        (Riemannian Adam on the Grassmannian; see *Adam* below).
     momentum : float in [0, 1), optional
         Heavy-ball coefficient ``beta`` of ``optimizer="momentum"`` (default
         0.9). Refused with plain SGD, where it would have no effect.
+    betas : (float, float), each in [0, 1), optional
+        Adam's decay rates ``(beta1, beta2)`` of the first and second moments
+        (default ``(0.9, 0.999)``). Refused with another optimiser.
+    eps : float > 0, optional
+        Adam's ``epsilon``, added to ``sqrt(v_hat)`` (default ``1e-8``).
+        Refused with another optimiser.
+    weight_decay : float >= 0
+        Unconstrained model only: the gradient of ``L + weight_decay/2 ||W||_F^2``
+        is used, ``G + weight_decay * W``, by every optimiser (for Adam this is
+        the L2-coupled form of Kingma & Ba, not AdamW's decoupled decay). On
+        the Grassmannian ``||W||_F^2 = h`` is constant, its gradient ``W`` is
+        normal to the manifold and projects to zero: weight decay would do
+        nothing there, so a non-zero value is refused.
     sampling : {"replacement", "epochs"}
         How a fixed data set is sampled (see the module docstring); options
         with no effect (``momentum`` without ``optimizer="momentum"``,
@@ -449,7 +470,7 @@ def simulate(
     -------
     Trajectory
         ``W`` of shape ``(seeds, T, d, h)``, ``t = steps * time_per_step``
-        (``lr``, or ``lr / (1 - momentum)`` for momentum), method ``"sgd"``;
+        (``lr``, or ``lr / (1 - momentum)`` for momentum; ``lr`` for Adam), method ``"sgd"``;
         ``params`` records every setting and the regime, ``seeds`` the
         per-seed ``SeedSequence`` streams, ``stats`` the step and sample
         counts and (Grassmannian) the largest orthogonality defect.
@@ -468,7 +489,37 @@ def simulate(
 
     Notes
     -----
-    The step and the time mapping are in the module docstring. Per step the
+    The step and the time mapping are in the module docstring.
+
+    *Adam* [KB15]_: ``m <- beta1 m + (1 - beta1) g``, ``v <- beta2 v + (1 - beta2) g^2``,
+    step ``-lr m_hat / (sqrt(v_hat) + eps)`` with the bias corrections
+    ``m_hat = m / (1 - beta1^k)``, ``v_hat = v / (1 - beta2^k)`` at step ``k``,
+    entrywise on the unconstrained model. On the Grassmannian, Riemannian Adam
+    [BG19]_: ``g`` is the Riemannian gradient, the step is retracted, and the
+    first moment (a tangent vector) is transported to the new point by the
+    projection ``m <- (I - W_{k+1} W_{k+1}^T) m``, as for momentum. Gr(d, h) is
+    one manifold, not a product, and an entrywise second moment would depend
+    on the frame's basis (it is not invariant under ``W -> W Q``), so, as
+    [BG19]_ prescribe for each factor of a product, the second moment is one
+    scalar per seed, ``v <- beta2 v + (1 - beta2) ||g||_F^2``. With the polar
+    retraction (``polar((W + V) Q) = polar(W + V) Q``) the run from ``W0 Q`` is
+    then the run from ``W0`` times ``Q``: the subspaces do not depend on the
+    frame chosen. The QR retraction changes the frame's gauge by ``O(lr^2)``
+    per step, which the first moment (held in the old frame's basis) does not
+    follow, so the subspaces agree to ``O(lr)`` only.
+
+    *Which flow Adam follows.* Adam has no gradient flow at ``t = k lr``. As
+    ``lr -> 0`` with fixed betas its moments settle (``m_hat -> g``,
+    ``v_hat -> g^2``) and, for ``eps -> 0``, the unconstrained iterates follow
+    the sign-gradient flow ``dW/dt = -sign(grad L)`` at ``t = k lr``
+    (entrywise; Ma et al. 2022, "A qualitative study of the dynamics of
+    adaptive methods"); Riemannian Adam with its scalar second moment follows
+    the normalised flow ``dW/dt = -grad L / ||grad L||_F``, which traces the
+    same path of subspaces as the gradient flow (Oja's flow for a quadratic
+    loss) on another clock, ``dt_flow = dt / ||grad L||``. Adam runs record
+    ``t = k lr``, the time of these normalised flows, which is not
+    gradient-flow time: compare them with a flow through the subspaces they
+    reach (principal angles), not at equal ``t``. Per step the
     cost is one minibatch gradient (``O(B d h)`` per seed for the quadratic
     SSL losses), the projection ``G - W (W^T G)`` and the retraction, all
     batched over seeds. Minibatch gradients are computed for blocks of seeds
@@ -509,6 +560,11 @@ def simulate(
     if record_every > steps:
         raise ValueError(f"record_every must be <= steps = {steps}, got {record_every}")
     check_choice(manifold, "manifold", MANIFOLDS)
+    if manifold == "grassmann" and getattr(loss, "grassmann_invariant", True) is False:
+        raise ValueError(
+            f"manifold='grassmann' needs a loss invariant under W -> W Q; {type(loss).__name__} is not "
+            "(grassmann_invariant is False): use manifold='euclidean'"
+        )
     check_choice(retraction, "retraction", grassmann.RETRACTIONS)
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     check_choice(sampling, "sampling", SAMPLINGS)
@@ -527,6 +583,17 @@ def simulate(
         )
     if sampling != "replacement" and batch_size is None:
         raise ValueError(f"sampling = {sampling!r} has no effect without batch_size (exact gradient)")
+    for name, value in (("betas", betas), ("eps", eps)):
+        if optimizer != "adam" and value is not None:
+            raise ValueError(f"{name} = {value!r} has no effect with optimizer = {optimizer!r} (Adam only)")
+    betas = _check_betas((0.9, 0.999) if betas is None else betas)
+    eps = as_real(1e-8 if eps is None else eps, "eps", low=0.0, low_open=True)
+    weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+    if weight_decay and manifold == "grassmann":
+        raise ValueError(
+            "weight_decay must be 0 on the Grassmannian: ||W||_F^2 = h is constant there, so its gradient "
+            "is normal to the manifold and the decay does nothing; use manifold='euclidean'"
+        )
     show = _check_progress(progress)
     # Refused before anything is allocated: the recorded trajectory (seeds, T, d, h) is the largest
     # array (the shape is read without converting W0, which is validated just below).
@@ -603,7 +670,7 @@ def simulate(
     Wrec = np.empty((seeds, recorded.size, d, h))
     Wrec[:, 0] = W
 
-    step = _make_step(grad_at, manifold, retraction, optimizer, lr, beta)
+    step = _make_step(grad_at, manifold, retraction, optimizer, lr, beta, betas, eps, weight_decay)
     check = _make_check(manifold, lr, seeds, h)
     state = [W, np.zeros_like(W) if optimizer == "momentum" else None]
     bar = _progress_bar(steps, show)
@@ -635,7 +702,10 @@ def simulate(
         "manifold": manifold,
         "optimizer": optimizer,
         "momentum": beta if optimizer == "momentum" else None,
-        "transport": "projection" if optimizer == "momentum" and manifold == "grassmann" else None,
+        "transport": "projection" if optimizer != "sgd" and manifold == "grassmann" else None,
+        "betas": betas if optimizer == "adam" else None,
+        "eps": eps if optimizer == "adam" else None,
+        "weight_decay": weight_decay,
         "retraction": retraction if manifold == "grassmann" else None,
         "sampling": sampling if regime == "fixed-data" else None,
         "record_every": record_every,
@@ -758,6 +828,17 @@ def _retract_qr_each(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
+def _check_betas(betas: Any) -> tuple[float, float]:
+    """Adam's ``(beta1, beta2)``, each in ``[0, 1)``."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    out = tuple(as_real(b, f"betas[{i}]", low=0.0, high=1.0) for i, b in enumerate(betas))
+    for i, b in enumerate(out):
+        if b == 1.0:
+            raise ValueError(f"betas[{i}] must be < 1 (a moment with decay 1 never forgets), got {b}")
+    return out
+
+
 def _make_step(
     grad_at: Callable[[np.ndarray], np.ndarray],
     manifold: str,
@@ -765,8 +846,16 @@ def _make_step(
     optimizer: str,
     lr: float,
     beta: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
 ) -> Callable[[list], None]:
-    """The update ``state = [W, M]`` -> next state, in place on the list."""
+    """The update ``state = [W, M]`` -> next state, in place on the list.
+
+    Adam keeps its moments and step count in this closure (``M`` is unused):
+    every array operation is per seed (entrywise, or a sum over one seed's
+    frame), so a seed's iterates do not depend on the seeds beside it.
+    """
     if retraction == "qr":
         retract = _retract_qr
     else:
@@ -774,18 +863,42 @@ def _make_step(
         def retract(W: np.ndarray, V: np.ndarray) -> np.ndarray:
             return grassmann.retract(W, V, retraction, check=False)
 
+    b1, b2 = betas
+    adam = {"k": 0, "m": 0.0, "v": 0.0}
+
+    def adam_direction(g: np.ndarray, sq: np.ndarray) -> np.ndarray:
+        """``m_hat / (sqrt(v_hat) + eps)`` after updating the moments with ``g`` and ``sq``."""
+        adam["k"] += 1
+        k = adam["k"]
+        adam["m"] = b1 * adam["m"] + (1.0 - b1) * g
+        adam["v"] = b2 * adam["v"] + (1.0 - b2) * sq
+        return (adam["m"] / (1.0 - b1**k)) / (np.sqrt(adam["v"] / (1.0 - b2**k)) + eps)
+
     if manifold == "euclidean":
+        if weight_decay:
+
+            def egrad(W: np.ndarray) -> np.ndarray:
+                return grad_at(W) + weight_decay * W
+
+        else:
+            egrad = grad_at
         if optimizer == "sgd":
 
             def step(state: list) -> None:
-                state[0] = state[0] - lr * grad_at(state[0])
+                state[0] = state[0] - lr * egrad(state[0])
+
+        elif optimizer == "momentum":
+
+            def step(state: list) -> None:
+                M = beta * state[1] + egrad(state[0])
+                state[0] = state[0] - lr * M
+                state[1] = M
 
         else:
 
             def step(state: list) -> None:
-                M = beta * state[1] + grad_at(state[0])
-                state[0] = state[0] - lr * M
-                state[1] = M
+                g = egrad(state[0])
+                state[0] = state[0] - lr * adam_direction(g, g * g)
 
         return step
 
@@ -798,13 +911,22 @@ def _make_step(
         def step(state: list) -> None:
             state[0] = retract(state[0], riemannian(state[0]) * -lr)
 
-    else:
+    elif optimizer == "momentum":
 
         def step(state: list) -> None:
             M = beta * state[1] + riemannian(state[0])
             W1 = retract(state[0], M * -lr)
             state[0] = W1
             state[1] = M - W1 @ (_mT(W1) @ M)
+
+    else:
+
+        def step(state: list) -> None:
+            g = riemannian(state[0])
+            W1 = retract(state[0], adam_direction(g, np.sum(g * g, axis=(-2, -1), keepdims=True)) * -lr)
+            state[0] = W1
+            m = adam["m"]
+            adam["m"] = m - W1 @ (_mT(W1) @ m)
 
     return step
 

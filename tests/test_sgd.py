@@ -294,7 +294,7 @@ BAD = [
     ("batch-over-n", _DATA, _W, dict(lr=0.1, steps=5, batch_size=11), ValueError, "batch_size"),
     ("manifold", _LOSS, _W, dict(lr=0.1, steps=5, manifold="sphere"), ValueError, "manifold"),
     ("retraction", _LOSS, _W, dict(lr=0.1, steps=5, retraction="cayley"), ValueError, "retraction"),
-    ("optimizer", _LOSS, _W, dict(lr=0.1, steps=5, optimizer="adam"), ValueError, "optimizer"),
+    ("optimizer", _LOSS, _W, dict(lr=0.1, steps=5, optimizer="rmsprop"), ValueError, "optimizer"),
     ("sampling", _DATA, _W, dict(lr=0.1, steps=5, batch_size=2, sampling="shuffle"), ValueError,
      "sampling"),
     ("epochs-on-model", _LOSS, _W, dict(lr=0.1, steps=5, batch_size=2, sampling="epochs"),

@@ -169,6 +169,32 @@ threshold_seeds = 4
 value_fraction = 0.2
 alignment_tol = 0.05
 crossing_fraction = 0.25
+
+[stepwise]
+# Barlow Twins on the unconstrained model from a small Gaussian start: modes learned one at a time.
+h = 3
+init_scale = 1e-3
+lr = 0.002
+batch_size = 64
+seeds = 8
+n_times = 301
+horizon = 1.4
+flow_rtol = 0.01
+sgd_rtol = 0.05
+
+[platonic]
+# Every SSL loss with SGD and Adam from the same starts, at rho_below < rho* and rho_above > rho*
+# (rho* = min(content) / max(style)).
+rho_below = 0.25
+rho_above = 0.8
+seeds = 4
+batch_size = 64
+steps = 800
+lr = 0.02
+adam_lr = 0.005
+adam_lr_grassmann = 0.02
+init_scale = 0.01
+temperature = 0.5
 """
 
 #: Overrides applied to the defaults by ``--quick``: the same checks on fewer points.
@@ -208,6 +234,17 @@ h = 1
 threshold_factors = [0.9, 1.1]
 threshold_t_max = 60.0
 threshold_seeds = 2
+
+[stepwise]
+lr = 0.004
+seeds = 5
+n_times = 151
+
+[platonic]
+seeds = 3
+steps = 400
+adam_lr = 0.008
+adam_lr_grassmann = 0.02
 """
 
 
@@ -347,6 +384,30 @@ SPEC: dict[str, dict[str, Field]] = {
         "crossing_fraction": _f("resolution of the threshold check, as a fraction of eta*", 0.0, 1.0,
                                 open_=True),
     },
+    "stepwise": {
+        "h": _i("number of modes (width of the unconstrained representation)"),
+        "init_scale": _f("scale of the Gaussian initial matrix", 0.0, open_=True),
+        "lr": _f("learning rate of SGD", 0.0, open_=True),
+        "batch_size": _i("minibatch size"),
+        "seeds": _i("number of seeds (one start each)", 2),
+        "n_times": _i("number of recorded times", 3),
+        "horizon": _f("run to this multiple of the last predicted step time", 1.0, open_=True),
+        "flow_rtol": _f("pass if the integrator's step times are this close to the prediction", 0.0,
+                        open_=True),
+        "sgd_rtol": _f("pass if SGD's mean relative step-time errors are this small", 0.0, open_=True),
+    },
+    "platonic": {
+        "rho_below": _f("augmentation strength below the identifiability threshold rho*", 0.0, 1.0),
+        "rho_above": _f("augmentation strength above the identifiability threshold rho*", 0.0, 1.0),
+        "seeds": _i("number of starts (one Haar frame each)", 2),
+        "batch_size": _i("minibatch size", 2),
+        "steps": _i("number of steps of every run"),
+        "lr": _f("learning rate of SGD (VICReg: a quarter of it)", 0.0, open_=True),
+        "adam_lr": _f("learning rate of Adam on the unconstrained model", 0.0, open_=True),
+        "adam_lr_grassmann": _f("learning rate of Riemannian Adam", 0.0, open_=True),
+        "init_scale": _f("scale of the start on the unconstrained model (a small start)", 0.0, open_=True),
+        "temperature": _f("InfoNCE's temperature", 0.0, open_=True),
+    },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
         "h": _i("subspace dimension"),
@@ -428,7 +489,7 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
     d, k, m = model["d"], len(model["content"]), len(model["style"])
     if k + m > d:
         raise ConfigError(f"[model] d = {d}: must be >= k + m = {k} + {m} (content and style factors)")
-    for section in ("collapse", "dynamics", "finite"):
+    for section in ("collapse", "dynamics", "finite", "stepwise"):
         h = cfg[section]["h"]
         if h >= d:
             raise ConfigError(f"[{section}] h = {h}: must be < [model] d = {d}")
@@ -454,6 +515,13 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
     if len(set(cfg["dynamics"]["lrs"])) < 4:
         raise ConfigError("[dynamics] lrs: needs at least 4 distinct values (GD's order is fitted with a "
                           "correction term, and needs a residual to estimate its interval)")
+    rho_star = min(model["content"]) / max(model["style"]) if max(model["style"]) > 0 else math.inf
+    plat = cfg["platonic"]
+    if not plat["rho_below"] < rho_star < plat["rho_above"]:
+        raise ConfigError(
+            f"[platonic] rho_below = {plat['rho_below']!r}, rho_above = {plat['rho_above']!r}: must lie on "
+            f"either side of rho* = min(content) / max(style) = {rho_star:.4g}"
+        )
     rhos = cfg["identifiability"]["rhos"]
     if len(rhos) < 2 or sorted(rhos) != rhos:
         raise ConfigError(f"[identifiability] rhos = {rhos}: must be at least 2 values, increasing")

@@ -15,8 +15,10 @@ from grassdyn.report.claims import (
     finite,
     identifiability,
     ntk,
+    platonic,
     predictor,
     sgd_flow,
+    stepwise,
     width,
 )
 
@@ -57,4 +59,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                lambda data: ntk.figure(data[ntk.NAME])),
     FigureSpec("predictor", "(g) SimSiam with a predictor: eigenmodes, alignment, weight-decay threshold",
                (predictor.NAME,), lambda data: predictor.figure(data[predictor.NAME])),
+    FigureSpec("stepwise", "(h) Stepwise learning of Barlow Twins", (stepwise.NAME,),
+               lambda data: stepwise.figure(data[stepwise.NAME])),
+    FigureSpec("platonic", "(i) Do different SSL losses and optimisers learn the same subspace?",
+               (platonic.NAME,), lambda data: platonic.figure(data[platonic.NAME])),
 )

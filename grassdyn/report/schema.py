@@ -206,6 +206,42 @@ DATA: dict[str, dict[str, Any]] = {
     }),
 }
 
+DATA["stepwise"] = _object({
+    "t": _array(1),
+    "eigenvalues": _array(1),                # gamma_i of the learned modes, descending
+    "lr": _NUMBER,
+    "sgd_modes": _array(3),                  # (seeds, T, h) eigenvalues of C_cc
+    "flow_modes": _array(3),                 # (seeds, T, h)
+    "predicted_modes": _array(2),            # (T, h), seed 0, flow rate
+    "predicted_sgd_modes": _array(2),        # (T, h), seed 0, discrete rate at lr
+    "initial": _array(2),                    # (seeds, h) Gram-Schmidt initial mode values
+    "sgd_step_times": _array(2),             # (seeds, h)
+    "flow_step_times": _array(2),
+    "predicted_step_times": _array(2),       # (seeds, h), discrete rate at lr
+    "predicted_flow_step_times": _array(2),
+    "sgd_relative_error": _array(2),
+    "flow_relative_error": _array(2),
+    "sgd_steps": _INT,
+})
+
+_PLATONIC_SIDE = _object({
+    "rho": _NUMBER,
+    "pairwise": _array(2),                   # (methods, methods) median distance over seeds
+    "to_content": _array(2),                 # (methods, seeds)
+    "to_optimum": _array(2),                 # (methods, seeds) to each method's predicted optimum
+    "optimum_to_content": _array(1),         # (methods,)
+})
+DATA["platonic"] = _object({
+    "labels": _array(1, _STR),               # "<loss> <optimizer>"
+    "rhos": _array(1),                       # [below rho*, above rho*]
+    "rho_star": _NUMBER,
+    "threshold": _NUMBER,                    # pi/4
+    "below": _PLATONIC_SIDE,
+    "above": _PLATONIC_SIDE,
+    "temperatures": _array(1),
+    "temperature_remainder": _array(1),
+})
+
 _CHECK = _object({
     "quantity": _STR,
     "measured": _MAYBE,

@@ -34,6 +34,9 @@ What is derived here, and how:
   loss with a stop-gradient, :func:`eigenmode_ode`, :func:`weight_decay_threshold`,
   :func:`fixed_points` and :func:`stability_table` as functions of weight
   decay, predictor learning-rate ratio and EMA rate.
+- :func:`barlow_twins_modes` derives the logistic mode equation of Barlow
+  Twins' unconstrained flow from an aligned small start, its solution and
+  step time (Simon et al. 2023; :mod:`grassdyn.symbolic.stepwise`).
 - :func:`verify_solution` checks a candidate closed form against an
   :class:`ODE` by simplifying the residual, with a high-precision numeric spot
   check when simplification does not reach zero. The shipped examples
@@ -116,6 +119,7 @@ from grassdyn.symbolic.predictor import (
     stability_table,
     weight_decay_threshold,
 )
+from grassdyn.symbolic.stepwise import StepwiseModes, barlow_twins_modes
 from grassdyn.symbolic.verify import ODE, Verification, verify_solution
 
 __all__ = [
@@ -137,8 +141,10 @@ __all__ = [
     "Linearization",
     "MatrixDynamics",
     "StabilityRow",
+    "StepwiseModes",
     "Verification",
     "angle_solution",
+    "barlow_twins_modes",
     "critical_points",
     "eigenmode_ode",
     "euclidean_fixed_points",

@@ -11,15 +11,20 @@ from grassdyn.report.claims import (
     finite,
     identifiability,
     ntk,
+    platonic,
     predictor,
     sgd_flow,
     stability,
+    stepwise,
     width,
 )
 from grassdyn.report.claims._base import Check, ClaimResult
 
 #: The claims in report order.
-CLAIMS = (collapse, closed_form, sgd_flow, width, finite, identifiability, ntk, predictor, stability)
+CLAIMS = (
+    collapse, closed_form, sgd_flow, width, finite, identifiability, ntk, predictor, stepwise, platonic,
+    stability,
+)
 
 #: Claim modules by name.
 BY_NAME = {module.NAME: module for module in CLAIMS}
