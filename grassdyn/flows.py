@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
-from grassdyn import _chart
+from grassdyn import _chart, _krylov
 from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_float_array,
@@ -142,7 +142,8 @@ def _check_eig(eig: Any, C: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     if C is not None:
         if C.shape != (d, d):
             raise ValueError(f"eig: lam has d = {d} entries but C has shape {C.shape}")
-        residual = float(np.max(np.abs(C @ Q - Q * lam)))
+        CQ = C.matmat(Q) if isinstance(C, _krylov.sla.LinearOperator) else C @ Q
+        residual = float(np.max(np.abs(CQ - Q * lam)))
         tol = EIG_RTOL * max(1.0, float(np.max(np.abs(lam))))
         if residual > tol:
             raise ValueError(
@@ -156,9 +157,15 @@ def _decomposition(C: Any, eig: Any) -> tuple[np.ndarray | None, np.ndarray, np.
     if eig is None:
         if C is None:
             raise ValueError("C must be given (or its decomposition eig=(lam, Q))")
+        if _krylov.is_operator(C):
+            raise ValueError(
+                "C: a sparse matrix or LinearOperator is supported by grassmann_closed_form, "
+                "projector_closed_form, limit and theory.rate; here pass a dense C or eig=(lam, Q)"
+            )
         C = as_symmetric(C, "C")
         return (C, *_eigen(C))
-    C = None if C is None else as_symmetric(C, "C")
+    if C is not None:
+        C = _krylov.as_operator(C, "C")[0] if _krylov.is_operator(C) else as_symmetric(C, "C")
     lam, Q = _check_eig(eig, C)
     return C, lam, Q
 
@@ -234,9 +241,14 @@ def grassmann_closed_form(
 
     Parameters
     ----------
-    C : array_like, shape (d, d), or None
+    C : array_like, shape (d, d), scipy.sparse matrix, LinearOperator, or None
         Symmetric generator of ``L(W) = -1/2 tr(W^T C W)``; may be None when
-        ``eig`` is given.
+        ``eig`` is given. A sparse matrix or ``LinearOperator`` (real, square,
+        symmetric: checked) is used matrix-free, never as a dense ``d x d``
+        array: ``span(e^{Ct} W0)`` by ``expm_multiply`` on the ``d x h``
+        block with re-orthonormalisation (``grassdyn/_krylov.py``, which
+        states the error estimate; cost linear in ``t`` times a bound on the
+        spectral spread, ``frame="subspace"`` only).
     W0 : array_like, shape (..., d, h)
         Orthonormal initial frame(s); leading axes form a batch.
     t : array_like, shape (T,)
@@ -317,6 +329,8 @@ def grassmann_closed_form(
     >>> float(grassmann_closed_form(C, W0, [1e300]).distance_to(limit(C, 1))[0])
     0.0
     """
+    if eig is None and _krylov.is_operator(C):
+        return _operator_closed_form(C, W0, t, frame)
     C, lam, Q = _decomposition(C, eig)
     W0 = as_frame(W0, "W0")
     _check_frame_dim(W0, lam.size)
@@ -329,6 +343,23 @@ def grassmann_closed_form(
     params: dict[str, Any] = {"frame": frame, "eig_given": eig is not None}
     if frame == "horizontal":
         params["rtol"] = rtol
+    return Trajectory(t=t, W=W, method="closed_form", manifold="grassmann", params=params, stats=stats)
+
+
+def _operator_closed_form(C: Any, W0: ArrayLike, t: ArrayLike, frame: str) -> Trajectory:
+    """:func:`grassmann_closed_form` for a sparse / LinearOperator ``C`` (grassdyn._krylov)."""
+    C, lo, hi = _krylov.as_operator(C, "C")
+    W0 = as_frame(W0, "W0")
+    _check_frame_dim(W0, C.shape[0])
+    t = as_times(t, "t")
+    check_choice(frame, "frame", ("subspace", "horizontal"))
+    if frame != "subspace":
+        raise ValueError('frame="horizontal" needs a dense C or eig=(lam, Q); a sparse C gives the subspace')
+    d, h = W0.shape[-2:]
+    Y, stats = _krylov.subspace_frames(C, lo, hi, W0.reshape(-1, d, h), t)
+    W = Y.reshape(*W0.shape[:-2], t.size, d, h)
+    stats["max_orthogonality_defect"] = float(np.max(orthogonality_defect(W), initial=0.0))
+    params = {"frame": frame, "eig_given": False, "matrix_free": True, "kappa": _krylov.KAPPA}
     return Trajectory(t=t, W=W, method="closed_form", manifold="grassmann", params=params, stats=stats)
 
 
@@ -559,8 +590,9 @@ def limit(C: ArrayLike | None, h: int, *, gap_rtol: float = GAP_RTOL, eig: Eig |
 
     Parameters
     ----------
-    C : array_like, shape (d, d)
-        Symmetric generator.
+    C : array_like, shape (d, d), scipy.sparse matrix or LinearOperator
+        Symmetric generator. Sparse / operator: the top ``h + 1`` eigenpairs
+        by ``eigsh`` (Lanczos), never a dense ``d x d`` matrix.
     h : int
         Subspace dimension, ``1 <= h <= d``.
     gap_rtol : float
@@ -587,12 +619,19 @@ def limit(C: ArrayLike | None, h: int, *, gap_rtol: float = GAP_RTOL, eig: Eig |
     >>> limit(np.diag([1.0, 3.0, 2.0]), 2).tolist()
     [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     """
-    _, lam, Q = _decomposition(C, eig)
-    d = lam.size
     h = as_int(h, "h", minimum=1)
-    if h > d:
-        raise ValueError(f"h must be <= d = {d}, got h = {h}")
     gap_rtol = as_real(gap_rtol, "gap_rtol", low=0.0)
+    if eig is None and _krylov.is_operator(C):
+        C, _, _ = _krylov.as_operator(C, "C")
+        d = C.shape[0]
+        if h > d:
+            raise ValueError(f"h must be <= d = {d}, got h = {h}")
+        lam, Q, _ = _krylov.top_eigenpairs(C, min(h + 1, d))
+    else:
+        _, lam, Q = _decomposition(C, eig)
+        d = lam.size
+        if h > d:
+            raise ValueError(f"h must be <= d = {d}, got h = {h}")
     if h < d:
         gap = lam[h - 1] - lam[h]
         tol = gap_rtol * max(1.0, float(np.max(np.abs(lam))))

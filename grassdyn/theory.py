@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
+from grassdyn import _krylov
 from grassdyn._array import mT as _mT
 from grassdyn._validation import as_float_array, as_frame, as_int, as_real, as_times
 from grassdyn.flows import GAP_RTOL, Eig, _check_frame_dim, _decomposition
@@ -63,8 +64,8 @@ def rate(C: ArrayLike | None, h: int, *, eig: Eig | None = None) -> float:
 
     Parameters
     ----------
-    C : array_like, shape (d, d)
-        Symmetric generator.
+    C : array_like, shape (d, d), scipy.sparse matrix or LinearOperator
+        Symmetric generator (sparse / operator: ``eigsh``, matrix-free).
     h : int
         Subspace dimension, ``1 <= h < d``.
     eig : (lam, Q), optional
@@ -84,9 +85,16 @@ def rate(C: ArrayLike | None, h: int, *, eig: Eig | None = None) -> float:
     >>> rate(np.diag([3.0, 2.5, 1.0]), 1)
     0.5
     """
+    h = as_int(h, "h", minimum=1)
+    if eig is None and _krylov.is_operator(C):  # the top h + 1 eigenvalues by Lanczos, matrix-free
+        C = _krylov.as_operator(C, "C")[0]
+        d = C.shape[0]
+        if h >= d:
+            raise ValueError(f"h must be < d = {d} (with h = d every start is the limit), got h = {h}")
+        lam = _krylov.top_eigenpairs(C, h + 1)[0]
+        return float(lam[h - 1] - lam[h])
     _, lam, _ = _decomposition(C, eig)
     d = lam.size
-    h = as_int(h, "h", minimum=1)
     if h >= d:
         raise ValueError(f"h must be < d = {d} (with h = d every start is the limit), got h = {h}")
     return float(lam[h - 1] - lam[h])
