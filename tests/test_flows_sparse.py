@@ -31,9 +31,10 @@ def _max_angle(U, V):
     return float(np.max(principal_angles(U, V, check=False)))
 
 
-def test_sparse_agrees_with_the_dense_closed_form_at_d_2000():
-    C = graph_generator(2000, 10000)
-    W0 = random_point(2000, 8, rng=1)
+def test_sparse_agrees_with_the_dense_closed_form():
+    # d = 1000 keeps the dense eigh cheap; benchmarks/flows.py prints the same comparison at d = 2000
+    C = graph_generator(1000, 5000)
+    W0 = random_point(1000, 8, rng=1)
     t = np.linspace(0.0, 10.0, 6)
     sparse = flows.grassmann_closed_form(C, W0, t)
     dense = flows.grassmann_closed_form(C.toarray(), W0, t)
