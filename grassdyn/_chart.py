@@ -101,9 +101,11 @@ class Chart:
 
     def at(self, lam: np.ndarray, dt: np.ndarray) -> np.ndarray:
         """``Z(start + dt)`` for every ``dt`` (T,) >= 0, shape (T, d, h): one product per entry."""
-        expo = self.rates(lam)[None] * np.asarray(dt, dtype=np.float64)[:, None, None]
-        # exact zeros stay zero (and 0 * inf never arises); entries decaying past the
-        # float range become 0, growing ones are bounded by the event time
+        # a decaying entry's exponent may overflow to -inf at t ~ 1e308: its factor is then 0,
+        # which is right; growing entries are bounded by the event time
+        with np.errstate(over="ignore"):
+            expo = self.rates(lam)[None] * np.asarray(dt, dtype=np.float64)[:, None, None]
+        # exact zeros stay zero (and 0 * inf never arises)
         return np.where(self.Z != 0.0, self.Z * np.exp(np.where(self.Z != 0.0, expo, 0.0)), 0.0)
 
 

@@ -55,6 +55,8 @@ from grassdyn._array import cholqr, mT, qr_positive
 
 #: Largest ``||C - cI||_2 * dt`` of one sub-step (grading of the block at most ``e^KAPPA``).
 KAPPA = 4.0
+#: Most sub-steps one call may take: beyond, ``t`` is refused rather than run for hours.
+MAX_SUBSTEPS = 100_000
 #: Relative tolerance on ``max|C - C^T|`` for a sparse ``C``.
 SYMMETRY_RTOL = 1e-10
 
@@ -126,6 +128,13 @@ def subspace_frames(C: Any, lo: float, hi: float, W0: np.ndarray, t: np.ndarray)
     """Orthonormal frames of ``span(e^{C t_k} W0)`` for a batch ``W0`` (n, d, h): shape (n, T, d, h)."""
     n, d, h = W0.shape
     shift, radius = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    total = 2.0 * radius * float(t[-1]) / KAPPA + t.size
+    if total > MAX_SUBSTEPS:
+        raise ValueError(
+            f"t: with a sparse C the cost grows with t (sub-steps of spread * dt <= {KAPPA}); "
+            f"t = {t[-1]:.3g} would need about {total:.3g} expm_multiply calls (at most {MAX_SUBSTEPS}). "
+            "Pass eig=(lam, Q) for any t, or use flows.limit for the limit t -> inf"
+        )
     Y = W0.copy()
     out = np.empty((n, t.size, d, h))
     now, calls = 0.0, 0

@@ -20,7 +20,7 @@ from grassdyn.grassmann import principal_angles, random_point
 from grassdyn.strategies import spectra
 
 NEAR_DEGENERATE = np.array([3.0, 2.5, 2.0, 2.0 - 1e-8, 1.0, 0.5, 0.2, 0.1])
-TIMES = np.array([0.0, 1e-3, 1.0, 1e1, 1e3, 1e6, 1e9, 1e15, 1e100, 1e300])
+TIMES = np.array([0.0, 1e-3, 1.0, 1e1, 1e3, 1e6, 1e9, 1e15, 1e100, 1e300, np.finfo(np.float64).max])
 
 
 def mp_echelon_projectors(lam, Q, W0, times, dps=60):

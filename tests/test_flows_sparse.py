@@ -127,3 +127,5 @@ def test_unsupported_uses_of_an_operator_say_so():
         theory.largest_angle(C, np.eye(3)[:, :1], [1.0])
     with pytest.raises(ValueError, match=r"^t"):
         flows.grassmann_closed_form(C, np.eye(3)[:, :1], [0.0, np.inf])
+    with pytest.raises(ValueError, match=r"^t: with a sparse C"):  # refused at once, never a hang
+        flows.grassmann_closed_form(C, np.eye(3)[:, :1], [0.0, 1e300])
