@@ -84,7 +84,7 @@ from grassdyn._array import cholqr, mT, qr_positive
 #: Dominance tolerance: after re-pivoting every chart entry is at most ``1 + DELTA``.
 DELTA = 0.05
 #: An event occurs when a growing entry reaches ``K_BASE`` times the chart's Hadamard constant.
-K_BASE = 4.0
+K_BASE = 1.5
 
 
 @dataclass
