@@ -9,12 +9,16 @@ Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)`` with ``C`` symmet
   [Oja82]_, [Oja89]_, [YHM94]_;
 - the unconstrained ("naive") flow is ``dW/dt = C W``, ``W(t) = e^{Ct} W0``.
 
-Every closed form here uses one eigendecomposition ``C = Q diag(lam) Q^T``
+Every dense closed form here uses one eigendecomposition ``C = Q diag(lam) Q^T``
 (``lam`` descending), shared by all times and all initial frames of a batch,
 and works in the eigenbasis ``Y = Q^T W``, where the flow is diagonal:
-``span Y(t) = span(e^{diag(lam) t} Y0)``. A diagonal ``C`` is recognised and
-its eigenvectors taken as exact coordinate vectors, so that degenerate starts
-(``W0`` inside a coordinate subspace) stay exactly degenerate.
+``span Y(t) = span(e^{diag(lam) t} Y0)``, followed exactly at any ``t``
+through pivoted graph charts (``grassdyn/_chart.py``: cost independent of
+``t``). A diagonal ``C`` is recognised and its eigenvectors taken as exact
+coordinate vectors, and a known decomposition can be passed as
+``eig=(lam, Q)``, so that degenerate starts (``W0`` inside a coordinate
+subspace) stay exactly degenerate. A sparse or ``LinearOperator`` ``C`` is
+used matrix-free (``grassdyn/_krylov.py``).
 
 :func:`integrate` (any objective, numerically) lives in
 :mod:`grassdyn.integrators` and is re-exported here.
