@@ -260,7 +260,9 @@ def horizontal_frames(
     exponentially in the last chart: past :func:`_freeze_time` (``M`` moves by
     less than ``eps``) ``M`` is constant. DOP853 therefore integrates over
     ``[0, min(t_max, t_freeze)]`` only, and its step count is bounded by the
-    spectrum, the start and ``rtol``, not by ``t``.
+    spectrum, the start and ``rtol``, not by ``t`` (at most its value at
+    ``t = t_freeze``). For ``h = 1`` no ODE is needed: ``M`` keeps its sign
+    and the caller's normalisation does the rest.
     """
     from scipy.integrate import DOP853
 
@@ -291,7 +293,8 @@ def horizontal_frames(
         while pos < sel.size and t[sel[pos]] <= c.start:
             Ms[pos] = M
             pos += 1
-        if seg_end > c.start and (pos < sel.size or not last):
+        # h = 1: every unit-vector curve is horizontal, M only carries the sign (no ODE)
+        if h > 1 and seg_end > c.start and (pos < sel.size or not last):
             solver = DOP853(rhs, c.start, M.ravel(), seg_end, rtol=rtol, atol=rtol)
             while solver.status == "running":
                 t_old = solver.t

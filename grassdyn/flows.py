@@ -204,7 +204,7 @@ def _eigenbasis_trajectory(
     flat = Y0.reshape(-1, d, h)
     out = np.empty((flat.shape[0], t.size, d, h))
     stats: dict[str, Any] = {"chart_changes": 0, "pivot_swaps": 0}
-    horizontal = frame == "horizontal" and h > 1
+    horizontal = frame == "horizontal"
     if horizontal:
         stats.update(rotation_steps=0, rotation_evaluations=0)
     for b, Yb in enumerate(flat):

@@ -234,6 +234,18 @@ def test_batch_with_different_events_equals_separate_calls():
         np.testing.assert_allclose(batch.W[b], one.W, atol=1e-14)
 
 
+def test_horizontal_frame_of_one_column_is_the_normalised_flow():
+    # h = 1: W(t) = e^{Ct} w0 / ||e^{Ct} w0||, a positive multiple (no sign flip at any chart change)
+    C = np.diag([2.0, 1.0, 0.0])
+    w0 = -np.array([[1.0], [1e-3], [1.0]]) / np.sqrt(2.000001)
+    t = np.array([0.0, 1.0, 5.0, 50.0, 1e300])
+    traj = flows.grassmann_closed_form(C, w0, t, frame="horizontal")
+    for k, s in enumerate(t[:-1]):
+        v = np.exp(np.diag(C) * s)[:, None] * w0
+        np.testing.assert_allclose(traj.W[k], v / np.linalg.norm(v), atol=1e-14)
+    np.testing.assert_allclose(traj.W[-1], [[-1.0], [0.0], [0.0]], atol=1e-15)
+
+
 def test_horizontal_frame_is_t_independent_and_settles():
     C = np.diag(NEAR_DEGENERATE)
     W0 = _frame(np.random.default_rng(6), 8, 3)
