@@ -31,7 +31,8 @@ the ``t -> inf`` limit directly.
 
 **Limit.** The top-h eigenspace by ``eigsh`` (implicitly restarted
 Lanczos, ARPACK); the eigenvector error is bounded by
-``||C v - lam v|| / gap`` (Davis–Kahan), which is returned.
+``||C v - lam v|| / gap`` (Davis–Kahan); :func:`top_eigenpairs` returns the
+residual norms ``||C v - lam v||`` for that estimate.
 
 References
 ----------
