@@ -21,6 +21,21 @@ always one with ``--quick``), measured in this process with one BLAS thread.
 Printed ratios: closed form against solve_ivp (DOP853, rtol 1e-10) at
 (d, h) = (200, 10), and the cost of a batch of 16 initial frames against one
 for the closed form.
+
+Then (issue 10):
+
+- *t sweep*: ``C = diag([3, 2.5, 2, 2 - 1e-8, 1, .5, .2, .1])``, ``h = 3``,
+  Haar ``W0`` (seed 0), ``t`` in {1e1, 1e3, 1e6, 1e9, 1e300}: time of the
+  subspace and horizontal closed forms on ``[0, t]``, chart changes ``p``,
+  and the ratio of the cost at the largest ``t`` to the smallest (1 when the
+  cost does not depend on ``t``);
+- *worst chart-change count*: the largest ``p`` over random spectra (with
+  near-ties) and graded starts (rows scaled by ``10^-k``, ``k <= 12``);
+- *sparse d sweep*: normalised adjacency of a random graph with ``5 d``
+  edges (about ``10 d`` non-zeros), ``h = 8``, 20 times in ``[0, 10]``: time
+  and peak traced memory (``tracemalloc``) of the matrix-free closed form,
+  and at the smallest ``d`` (2000; 1000 with ``--quick``) the dense closed
+  form's time and the largest principal angle between the two.
 """
 
 from __future__ import annotations
@@ -34,9 +49,12 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import math  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 from grassdyn import flows, grassmann  # noqa: E402
 from grassdyn.integrators import integrate  # noqa: E402
@@ -149,6 +167,85 @@ def main(argv=None) -> None:
           f"{many_s / one_s:.2f}x the cost of one ({one_s * 1e3:.2f} ms vs {many_s * 1e3:.2f} ms)")
     if not args.quick:
         ratio_against_spread_and_outputs(repeat)
+    t_sweep(args.quick)
+    worst_chart_changes(40 if args.quick else 400)
+    sparse_sweep((1000,) if args.quick else (2000, 10_000, 100_000))
+
+
+NEAR_DEGENERATE = [3.0, 2.5, 2.0, 2.0 - 1e-8, 1.0, 0.5, 0.2, 0.1]
+
+
+def t_sweep(quick: bool) -> None:
+    """Cost of the closed form against the horizon t on a near-degenerate spectrum."""
+    C = np.diag(NEAR_DEGENERATE)
+    W0 = grassmann.random_point(8, 3, rng=0)
+    print()
+    print("closed form against t: C = diag([3, 2.5, 2, 2 - 1e-8, 1, .5, .2, .1]), h = 3, outputs [0, t]")
+    print(f"{'t':>8} {'subspace [ms]':>14} {'horizontal [ms]':>16} {'p':>3} {'ODE steps':>10}")
+    times = {}
+    for t in (1e1, 1e3, 1e6, 1e9, 1e300):
+        sub_s, traj = timed(lambda t=t: flows.grassmann_closed_form(C, W0, [0.0, t]), 1 if quick else 3)
+        hor_s, hor = timed(lambda t=t: flows.grassmann_closed_form(C, W0, [0.0, t], frame="horizontal"), 1)
+        times[t] = (sub_s, hor_s)
+        print(f"{t:>8.0e} {sub_s * 1e3:>14.2f} {hor_s * 1e3:>16.1f} {traj.stats['chart_changes']:>3} "
+              f"{hor.stats['rotation_steps']:>10}", flush=True)
+    print(f"cost at t = 1e300 / cost at t = 10: subspace {times[1e300][0] / times[1e1][0]:.2f}, "
+          f"horizontal {times[1e300][1] / times[1e1][1]:.2f}")
+
+
+def worst_chart_changes(trials: int) -> None:
+    """The largest number of chart changes p over random near-degenerate spectra and graded starts."""
+    rng = np.random.default_rng(1)
+    worst = (0, None)
+    for _ in range(trials):
+        d = int(rng.integers(4, 21))
+        h = int(rng.integers(1, d))
+        lam = np.sort(rng.uniform(-3, 3, d))[::-1]
+        ties = rng.random(d - 1) < 0.3
+        lam[1:][ties] = lam[:-1][ties] - 10.0 ** -rng.integers(4, 12, ties.sum())  # near-ties
+        lam = np.sort(lam)[::-1]
+        W = rng.standard_normal((d, h)) * 10.0 ** -rng.integers(0, 13, size=(d, 1))
+        W0 = np.linalg.qr(W)[0]
+        p = flows.grassmann_closed_form(np.diag(lam), W0, [0.0, 1e300]).stats["chart_changes"]
+        if p > worst[0]:
+            worst = (p, (d, h))
+    p, dh = worst
+    bound = "" if dh is None else f" (d, h) = {dh}, bound C(d, h) - 1 = {math.comb(*dh) - 1}"
+    print(f"\nworst chart-change count over {trials} random graded problems: p = {p}{bound}")
+
+
+def _graph(d: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    edges = 5 * d
+    i, j = rng.integers(0, d, edges), rng.integers(0, d, edges)
+    A = sp.coo_array((np.ones(edges), (i, j)), shape=(d, d)).tocsr()
+    A = A + A.T
+    s = 1.0 / np.sqrt(np.maximum(np.asarray(A.sum(axis=1)).ravel(), 1.0))
+    return (sp.diags_array(s) @ A @ sp.diags_array(s)).tocsr()
+
+
+def sparse_sweep(sizes) -> None:
+    """Matrix-free closed form on sparse generators: time and peak memory; dense comparison at d = 2000."""
+    h, t = 8, np.linspace(0.0, 10.0, 20)
+    print()
+    print("sparse C (random-graph normalised adjacency, ~10 d non-zeros), h = 8, 20 times in [0, 10]")
+    print(f"{'d':>7} {'nnz':>9} {'time [s]':>9} {'peak [MB]':>10} {'expm calls':>10}")
+    for d in sizes:
+        C = _graph(d)
+        W0 = np.linalg.qr(np.random.default_rng(1).standard_normal((d, h)))[0]
+        tracemalloc.start()
+        start = time.perf_counter()
+        traj = flows.grassmann_closed_form(C, W0, t)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        calls = traj.stats["expm_multiply_calls"]
+        print(f"{d:>7} {C.nnz:>9} {seconds:>9.2f} {peak / 1e6:>10.1f} {calls:>10}", flush=True)
+        if d == sizes[0]:
+            dense_s, dense = timed(lambda C=C, W0=W0: flows.grassmann_closed_form(C.toarray(), W0, t), 1)
+            angle = float(np.max(grassmann.principal_angles(traj.W, dense.W)))
+            print(f"        dense closed form at d = {d}: {dense_s:.2f} s ({dense_s / seconds:.1f}x the "
+                  f"sparse time), largest principal angle between them {angle:.1e}")
 
 
 def ratio_against_spread_and_outputs(repeat: int) -> None:

@@ -9,12 +9,16 @@ Conventions (docs/conventions.md): ``L(W) = -1/2 tr(W^T C W)`` with ``C`` symmet
   [Oja82]_, [Oja89]_, [YHM94]_;
 - the unconstrained ("naive") flow is ``dW/dt = C W``, ``W(t) = e^{Ct} W0``.
 
-Every closed form here uses one eigendecomposition ``C = Q diag(lam) Q^T``
+Every dense closed form here uses one eigendecomposition ``C = Q diag(lam) Q^T``
 (``lam`` descending), shared by all times and all initial frames of a batch,
 and works in the eigenbasis ``Y = Q^T W``, where the flow is diagonal:
-``span Y(t) = span(e^{diag(lam) t} Y0)``. A diagonal ``C`` is recognised and
-its eigenvectors taken as exact coordinate vectors, so that degenerate starts
-(``W0`` inside a coordinate subspace) stay exactly degenerate.
+``span Y(t) = span(e^{diag(lam) t} Y0)``, followed exactly at any ``t``
+through pivoted graph charts (``grassdyn/_chart.py``: cost independent of
+``t``). A diagonal ``C`` is recognised and its eigenvectors taken as exact
+coordinate vectors, and a known decomposition can be passed as
+``eig=(lam, Q)``, so that degenerate starts (``W0`` inside a coordinate
+subspace) stay exactly degenerate. A sparse or ``LinearOperator`` ``C`` is
+used matrix-free (``grassdyn/_krylov.py``).
 
 :func:`integrate` (any objective, numerically) lives in
 :mod:`grassdyn.integrators` and is re-exported here.
@@ -41,10 +45,9 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.integrate import DOP853
 from scipy.optimize import brentq
 
-from grassdyn._array import cholqr as _cholqr
+from grassdyn import _chart, _krylov
 from grassdyn._array import mT as _mT
 from grassdyn._validation import (
     as_float_array,
@@ -56,7 +59,6 @@ from grassdyn._validation import (
     check_allocation,
     check_choice,
     check_finite_result,
-    check_steps,
     orthogonality_defect,
     require_gradient,
 )
@@ -74,14 +76,6 @@ __all__ = [
     "riccati_rhs",
 ]
 
-#: Largest ``(lam_max - lam_min) * dt`` of one sub-step of the Grassmannian
-#: closed form. A sub-step scales the rows of an orthonormal frame by factors
-#: in ``[e^{-KAPPA}, 1]``, so the matrix it re-orthonormalises has condition
-#: number at most ``e^{KAPPA}`` (about 55): Cholesky-QR is then accurate to a
-#: few ulps [YNYF15]_. Larger values save sub-steps but lose accuracy as
-#: ``eps * e^{KAPPA}`` per sub-step.
-KAPPA = 4.0
-
 #: Relative spectral gap below which an eigenspace is treated as not unique:
 #: ``lam_h - lam_{h+1} <= GAP_RTOL * max(1, max|lam|)``. At this gap the
 #: computed eigenspace is determined only to about ``eps / GAP_RTOL`` ~ 1e-6.
@@ -89,61 +83,20 @@ GAP_RTOL = 1e-10
 
 _LOG_MAX = math.log(np.finfo(np.float64).max)
 
-#: Most sub-steps that ``grassmann_closed_form(..., frame="horizontal")`` may take:
-#: the horizontal frame follows the QR gauge over the whole interval, at a cost
-#: linear in ``t[-1] (lam_max - lam_min)`` (measured: about 30 s at 1e5 sub-steps for d = 5).
-MAX_HORIZONTAL_SUBSTEPS = 10**5
-
-
-#: Most sub-steps that ``grassmann_closed_form`` (subspace frame) may need before its chart
-#: jump takes over (measured: a few seconds per 1e5 sub-steps at small d).
-MAX_SUBSTEPS = 10**6
-
-
-def _check_substeps(lam: np.ndarray, Y0: np.ndarray, t_end: float) -> None:
-    """Refuse, naming ``t``, a subspace closed form that would sub-step more than :data:`MAX_SUBSTEPS` times.
-
-    Sub-steps run until the frame is within 60 degrees of its pivot rows
-    (then one chart jump covers any remaining time). In the chart
-    ``X = Y Y_p^{-1}`` the non-pivot entries shrink at least like
-    ``e^{-g t}``, ``g = lam_(p_h) - max lam_i`` over the touched non-pivot
-    rows, and 60 degrees is reached once ``||X||_F <= sqrt(3)``: by
-    ``t_ready = log(||X0||_F / sqrt 3) / g``. The sub-steps needed are at
-    most ``min(t_end, t_ready) (lam_max - lam_min) / KAPPA``; with ``g = 0``
-    (a tie across the pivots' boundary) the chart may never be reached.
-    """
-    spread = float(lam[0] - lam[-1])
-    if _substeps(t_end, spread) <= MAX_SUBSTEPS:
-        return
-    flat = Y0.reshape(-1, *Y0.shape[-2:])
-    piv = _pivots(flat)
-    t_ready = 0.0
-    for Y, p in zip(flat, piv, strict=True):
-        touched = np.flatnonzero(np.any(Y != 0.0, axis=-1))
-        rest = np.setdiff1d(touched, p)
-        if rest.size == 0:
-            continue
-        Yp = Y[p]
-        if float(np.linalg.svd(Yp, compute_uv=False)[-1]) >= 0.5:
-            continue  # already in the chart: one jump
-        g = float(np.min(lam[p]) - np.max(lam[rest]))
-        x0 = float(np.linalg.norm(Y[rest] @ np.linalg.pinv(Yp)))
-        if g <= 0.0 or not math.isfinite(x0):
-            t_ready = math.inf
-            break
-        t_ready = max(t_ready, math.log(max(x0, math.sqrt(3.0)) / math.sqrt(3.0)) / g)
-    n = _substeps(min(t_end, t_ready), spread)
-    check_steps(n, f"t[-1] = {t_end:.6g}: the closed form needs up to {n:.3g} sub-steps of "
-                f"(lam_max - lam_min) dt <= {KAPPA:g} before W0 comes within 60 degrees of its limit",
-                limit=MAX_SUBSTEPS)
-
-
 def _check_output(W0: np.ndarray, t: np.ndarray, what: str, *, square: bool = False) -> None:
     """Refuse, before any work, outputs ``(..., T, d, h)`` (or ``(..., T, d, d)``) too large for memory."""
     d, h = W0.shape[-2:]
     check_allocation((*W0.shape[:-2], t.size, d, d if square else h),
                      f"len(t) = {t.size}, {what} of shape {W0.shape}: the output "
                      f"(..., len(t), d, {'d' if square else 'h'})")
+
+
+#: Largest ``max|C Q - Q diag(lam)|``, relative to ``max(1, max|lam|)``, accepted for a
+#: decomposition ``eig = (lam, Q)`` of a given ``C`` (a float64 ``eigh`` has about
+#: ``d eps``; a decomposition of another matrix is off by the size of the difference).
+EIG_RTOL = 1e-8
+
+Eig = tuple[ArrayLike, ArrayLike]
 
 
 
@@ -184,6 +137,61 @@ def _eigen(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lam[::-1].copy(), Q[:, ::-1].copy()
 
 
+def _check_eig(eig: Any, C: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``eig = (lam, Q)``: lam (d,) descending, Q (d, d) orthonormal, ``C Q = Q diag(lam)``."""
+    if not isinstance(eig, (tuple, list)) or len(eig) != 2:
+        raise TypeError(f"eig must be a pair (lam, Q), got {type(eig).__name__}")
+    lam = as_float_array(eig[0], "eig lam")
+    if lam.ndim != 1 or lam.size < 1:
+        raise ValueError(f"eig: lam must be 1-D with d >= 1 entries, got shape {lam.shape}")
+    Q = as_frame(eig[1], "eig Q")
+    d = lam.size
+    if Q.shape != (d, d):
+        raise ValueError(f"eig: Q must have shape ({d}, {d}) to match lam, got {Q.shape}")
+    if np.any(np.diff(lam) > 0):
+        i = int(np.argmax(np.diff(lam) > 0))
+        raise ValueError(
+            f"eig: lam must be in descending order, but lam[{i + 1}] = {lam[i + 1]:.6g} "
+            f"> lam[{i}] = {lam[i]:.6g}"
+        )
+    if C is not None:
+        if C.shape != (d, d):
+            raise ValueError(f"eig: lam has d = {d} entries but C has shape {C.shape}")
+        CQ = C.matmat(Q) if isinstance(C, _krylov.sla.LinearOperator) else C @ Q
+        residual = float(np.max(np.abs(CQ - Q * lam)))
+        tol = EIG_RTOL * max(1.0, float(np.max(np.abs(lam))))
+        if residual > tol:
+            raise ValueError(
+                f"eig does not decompose C: max|C Q - Q diag(lam)| = {residual:.3g} exceeds {tol:.3g}"
+            )
+    return lam, Q
+
+
+def _decomposition(C: Any, eig: Any) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(C, lam, Q)`` from ``C`` and/or ``eig``; ``C`` may be None when ``eig`` is given."""
+    if eig is None:
+        if C is None:
+            raise ValueError("C must be given (or its decomposition eig=(lam, Q))")
+        if _krylov.is_operator(C):
+            raise ValueError(
+                "C: a sparse matrix or LinearOperator is supported by grassmann_closed_form, "
+                "projector_closed_form, limit and theory.rate; here pass a dense C or eig=(lam, Q)"
+            )
+        C = as_symmetric(C, "C")
+        return (C, *_eigen(C))
+    if C is not None:
+        C = _krylov.as_operator(C, "C")[0] if _krylov.is_operator(C) else as_symmetric(C, "C")
+    lam, Q = _check_eig(eig, C)
+    return C, lam, Q
+
+
+def _check_frame_dim(W0: np.ndarray, d: int, name: str = "W0") -> None:
+    if W0.shape[-2] != d:
+        raise ValueError(
+            f"C and {name} must have the same ambient dimension d: C is ({d}, {d}), {name} is {W0.shape}"
+        )
+
+
 def _check_pair(C: ArrayLike, W0: ArrayLike, *, orthonormal: bool = True) -> tuple[np.ndarray, np.ndarray]:
     require_gradient(C, "C")
     C = as_symmetric(C, "C")
@@ -195,197 +203,37 @@ def _check_pair(C: ArrayLike, W0: ArrayLike, *, orthonormal: bool = True) -> tup
     return C, W0
 
 
-# -- stable propagation of span(e^{diag(lam) t} Y0) ----------------------------------------
-def _substeps(dt: float, spread: float) -> int:
-    return 0 if dt <= 0.0 or spread <= 0.0 else math.ceil(dt * spread / KAPPA)
-
-
-def _pivots(Y0: np.ndarray) -> np.ndarray:
-    """Indices of the first ``h`` rows of ``Y0`` that are not exactly zero, shape ``(..., h)``.
-
-    Zero rows stay zero along the flow, so these are the rows of the
-    largest eigenvalues the flow can reach: the rows of its limit.
-    """
-    h = Y0.shape[-1]
-    active = np.any(Y0 != 0.0, axis=-1)
-    return np.argsort(~active, axis=-1, kind="stable")[..., :h]
-
-
-def _pivot_rows(Y: np.ndarray, piv: np.ndarray) -> np.ndarray:
-    """``Y_p``: the pivot rows of each frame, shape ``(B, h, h)`` for ``Y`` (B, d, h), ``piv`` (B, h)."""
-    return Y[np.arange(Y.shape[0])[:, None], piv]
-
-
-def _chart_ready(Y: np.ndarray, piv: np.ndarray) -> np.ndarray:
-    """Which frames are within 60 degrees of their pivot rows (``sigma_min(Y_p) >= 1/2``), shape (B,)."""
-    Yp = _pivot_rows(Y, piv)
-    return np.linalg.eigvalsh(_mT(Yp) @ Yp)[:, 0] >= 0.25
-
-
-def _chart_jumps(lam: np.ndarray, Y: np.ndarray, dts: np.ndarray, piv: np.ndarray) -> np.ndarray:
-    """``span(e^{diag(lam) dt} Y)`` for every ``dt`` in ``dts``, through the graph chart of the pivot rows.
-
-    ``Y`` (B, d, h) orthonormal, ``piv`` (B, h), ``dts`` (T,) >= 0; returns
-    frames of shape (B, T, d, h). With ``X = Y Y_p^{-1}`` (identity on the
-    pivot rows ``p``), the flow acts entrywise,
-    ``X_ij -> X_ij e^{(lam_i - lam_{p_j}) dt}``. Every row outside the pivots
-    that is not zero has ``lam_i <= lam_{p_j}`` (pivots are the reachable
-    rows of largest eigenvalue), so the factors are at most 1 for any
-    ``dt``: no overflow, and ``||X||`` does not grow. With
-    ``sigma_min(Y_p) >= 1/2`` the result ``[I; X]`` has condition number at
-    most 2, so its Cholesky-QR2 is accurate. All times are done in one
-    batched pass: in this regime nothing is propagated step by step.
-    """
-    h = Y.shape[-1]
-    rows = np.arange(Y.shape[0])[:, None]
-    X = Y @ np.linalg.inv(Y[rows, piv])
-    # zero rows (the only rows that may have lam_i > lam_p) stay zero: clip their factor to 1
-    rate = np.minimum(lam[:, None] - lam[piv][:, None, :], 0.0)
-    A = X[:, None] * np.exp(rate[:, None] * dts[None, :, None, None])
-    for b in range(A.shape[0]):
-        A[b][:, piv[b], :] = np.eye(h)
-    return _cholqr(_cholqr(A))
-
-
-#: Sub-steps between two checks of whether the chart jump can take over.
-_CHECK_EVERY = 8
-
-
-def _propagate(
-    lam: np.ndarray, Y: np.ndarray, dt: float, piv: np.ndarray | None = None
-) -> tuple[np.ndarray, int]:
-    """An orthonormal frame of ``span(e^{diag(lam) dt} Y)`` for orthonormal ``Y`` (..., d, h).
-
-    Returns the frame and the number of (batched) re-orthonormalisations.
-    Without ``piv`` (pivot rows, :func:`_pivots`) the frame is
-    ``qf(e^{diag(lam) dt} Y)``, ``qf`` the Q factor with positive-diagonal R:
-    this does not depend on how ``[0, dt]`` is cut, as a product of such
-    triangular factors is one. With ``piv``, each frame of the batch that
-    comes close to its pivot rows covers the rest of the interval by one
-    :func:`_chart_jumps` (a frame of the same subspace in another gauge),
-    while the others go on sub-stepping.
-    """
-    spread = float(lam[0] - lam[-1])
-    n = _substeps(dt, spread)
-    if n == 0:
-        return Y, 0
-    step = dt / n
-    # shifting by lam_max keeps every factor in (0, 1]: no overflow at any t
-    scale = np.exp((lam - lam[0]) * step)[:, None]
-    shape = Y.shape
-    out = Y.reshape(-1, *shape[-2:]).copy()
-    flat_piv = None if piv is None else piv.reshape(-1, shape[-1])
-    todo = np.arange(out.shape[0])
-    work = out
-    done = passes = 0
-    while done < n and todo.size:
-        if flat_piv is not None and done % _CHECK_EVERY == 0:
-            ready = _chart_ready(work, flat_piv[todo])
-            if np.any(ready):
-                jumped = todo[ready]
-                remaining = np.array([(n - done) * step])
-                out[jumped] = _chart_jumps(lam, work[ready], remaining, flat_piv[jumped])[:, 0]
-                passes = max(passes, done + 2)
-                todo, work = todo[~ready], work[~ready]
-                if not todo.size:
-                    break
-        work = _cholqr(scale * work)
-        done += 1
-    if todo.size:
-        # one more pass (Cholesky-QR2) brings the orthogonality defect to rounding level
-        out[todo] = _cholqr(work)
-        passes = n + 1
-    return out.reshape(shape), passes
-
-
+# -- the flow in the eigenbasis: pivoted graph charts (grassdyn._chart) ---------------------
 def _eigenbasis_trajectory(
-    lam: np.ndarray, Y0: np.ndarray, t: np.ndarray, *, chart: bool = True
-) -> tuple[np.ndarray, int]:
-    """Orthonormal frames of ``span(e^{diag(lam) t_k} Y0)``, shape ``(..., T, d, h)``, and the work done.
-
-    ``chart=False`` keeps the QR gauge ``qf(e^{diag(lam) t} Y0)`` throughout
-    (smooth in ``t``), at the price of sub-steps over the whole interval.
-    """
-    out = np.empty((*Y0.shape[:-2], t.size, *Y0.shape[-2:]))
-    piv = _pivots(Y0) if chart else None
-    Y, now, total = Y0, 0.0, 0
-    for k, tk in enumerate(t):
-        if piv is not None and k > 0:
-            flat = Y.reshape(-1, *Y.shape[-2:])
-            flat_piv = piv.reshape(-1, Y.shape[-1])
-            if np.all(_chart_ready(flat, flat_piv)):
-                # every frame is in its chart: all remaining times at once
-                rest = _chart_jumps(lam, flat, t[k:] - now, flat_piv)
-                out[..., k:, :, :] = rest.reshape(*Y.shape[:-2], t.size - k, *Y.shape[-2:])
-                return out, total + 2
-        Y, n = _propagate(lam, Y, float(tk) - now, piv)
-        now, total = float(tk), total + n
-        out[..., k, :, :] = Y
-    return out, total
-
-
-# -- the horizontal (Oja) frame ----------------------------------------------------------
-def _qr_generator(lam: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """``Omega = Y^T dY/dt`` for the QR frame ``Y = qf(e^{diag(lam) t} Y0)``.
-
-    With ``S = Y^T diag(lam) Y``: ``Omega = tril(S, -1) - triu(S, 1)``, the
-    skew matrix for which ``S - Omega`` is upper triangular.
-    """
-    S = _mT(Y) @ (lam[:, None] * Y)
-    return np.tril(S, -1) - np.triu(S, 1)
-
-
-def _horizontal_rotations(
-    lam: np.ndarray, Y0: np.ndarray, t: np.ndarray, rtol: float
+    lam: np.ndarray, Y0: np.ndarray, t: np.ndarray, frame: str, rtol: float
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Rotations ``G(t_k)`` in O(h), shape ``(..., T, h, h)``, with ``Y(t) G(t)`` horizontal.
+    """Frames of ``span(e^{diag(lam) t_k} Y0)`` for a batch ``Y0`` (..., d, h): shape (..., T, d, h).
 
-    ``W = Y G`` satisfies ``W^T dW/dt = G^T (Omega G + dG/dt) = 0`` iff
-    ``dG/dt = -Omega(t) G``, ``G(0) = I``. This h x h linear ODE is solved by
-    DOP853 (order 8, dense output of order 7) at tolerance ``rtol`` on the
-    entries of ``G`` (which are bounded by 1). Its coefficient
-    ``Omega(t)`` is evaluated exactly: from the last accepted step, ``Y`` is
-    propagated by the stable sub-steps of the closed form.
+    Each frame of the batch has its own charts (its own events), so the batch
+    is a loop; every frame's cost is independent of ``t`` (grassdyn._chart).
     """
-    batch, h = Y0.shape[:-2], Y0.shape[-1]
-    shape = (*batch, h, h)
-    state = {"t": 0.0, "Y": Y0}
-    evaluations = 0
-
-    def rhs(s: float, g: np.ndarray) -> np.ndarray:
-        nonlocal evaluations
-        evaluations += 1
-        Y, _ = _propagate(lam, state["Y"], s - state["t"])
-        return -(_qr_generator(lam, Y) @ g.reshape(shape)).ravel()
-
-    out = np.empty((*batch, t.size, h, h))
-    g0 = np.broadcast_to(np.eye(h), shape).ravel()
-    k = 0
-    while k < t.size and t[k] == 0.0:
-        out[..., k, :, :] = np.eye(h)
-        k += 1
-    steps = 0
-    if k < t.size:
-        solver = DOP853(rhs, 0.0, g0, float(t[-1]), rtol=rtol, atol=rtol)
-        while k < t.size:
-            t_old = solver.t
-            message = solver.step()
-            if solver.status == "failed":
-                raise RuntimeError(f"horizontal frame integration failed: {message}")
-            steps += 1
-            dense = solver.dense_output()
-            while k < t.size and t[k] <= solver.t:
-                out[..., k, :, :] = dense(max(float(t[k]), t_old)).reshape(shape)
-                k += 1
-            state["Y"], _ = _propagate(lam, state["Y"], solver.t - state["t"])
-            state["t"] = solver.t
-    defect = float(np.max(orthogonality_defect(out), initial=0.0))
-    # the ODE preserves orthogonality exactly; its integration error is removed by
-    # the polar factor (the nearest rotation), and reported before removal
-    U, _, Vt = np.linalg.svd(out)
-    stats = {"rotation_steps": steps, "rotation_evaluations": evaluations,
-             "rotation_defect_before_polar": defect}
-    return U @ Vt, stats
+    d, h = Y0.shape[-2:]
+    flat = Y0.reshape(-1, d, h)
+    out = np.empty((flat.shape[0], t.size, d, h))
+    stats: dict[str, Any] = {"chart_changes": 0, "pivot_swaps": 0}
+    horizontal = frame == "horizontal"
+    if horizontal:
+        stats.update(rotation_steps=0, rotation_evaluations=0)
+    for b, Yb in enumerate(flat):
+        if horizontal:
+            out[b], st = _chart.horizontal_frames(lam, Yb, t, rtol)
+        else:
+            out[b], st = _chart.subspace_frames(lam, Yb, t)
+        for key in stats:
+            stats[key] = max(stats[key], st[key])
+    if horizontal:
+        # W^T W = I is an invariant of the ODE; its integration error is removed by
+        # the polar factor (the nearest orthonormal frame), and reported before removal
+        stats["rotation_defect_before_polar"] = float(np.max(orthogonality_defect(out), initial=0.0))
+        gram = _mT(out) @ out
+        s, V = np.linalg.eigh(gram)
+        out = out @ ((V / np.sqrt(s)[..., None, :]) @ _mT(V))
+    return out.reshape(*Y0.shape[:-2], t.size, d, h), stats
 
 
 def _rotate(Q: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -397,81 +245,90 @@ def _rotate(Q: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 # -- public closed forms ------------------------------------------------------------------
 def grassmann_closed_form(
-    C: ArrayLike,
+    C: ArrayLike | None,
     W0: ArrayLike,
     t: ArrayLike,
     *,
     frame: Literal["subspace", "horizontal"] = "subspace",
     rtol: float = 1e-12,
+    eig: Eig | None = None,
 ) -> Trajectory:
-    r"""Exact solution of Oja's subspace flow ``dW/dt = (I - W W^T) C W``.
+    r"""Exact solution of Oja's subspace flow ``dW/dt = (I - W W^T) C W``, at a cost independent of ``t``.
 
     Parameters
     ----------
-    C : array_like, shape (d, d)
-        Symmetric generator of ``L(W) = -1/2 tr(W^T C W)``.
+    C : array_like, shape (d, d), scipy.sparse matrix, LinearOperator, or None
+        Symmetric generator of ``L(W) = -1/2 tr(W^T C W)``; may be None when
+        ``eig`` is given. A sparse matrix or ``LinearOperator`` (real, square,
+        symmetric: checked) is used matrix-free, never as a dense ``d x d``
+        array: ``span(e^{Ct} W0)`` by ``expm_multiply`` on the ``d x h``
+        block with re-orthonormalisation (``grassdyn/_krylov.py``, which
+        states the error estimate; cost linear in ``t`` times a bound on the
+        spectral spread, ``frame="subspace"`` only).
     W0 : array_like, shape (..., d, h)
         Orthonormal initial frame(s); leading axes form a batch.
     t : array_like, shape (T,)
-        Non-decreasing gradient-flow times ``>= 0``.
+        Non-decreasing, finite gradient-flow times ``>= 0`` (any size up to
+        the float64 maximum; ``inf`` is rejected: the limit is
+        :func:`limit`).
     frame : {"subspace", "horizontal"}
         ``"subspace"``: some orthonormal frame of ``span(e^{Ct} W0)``, exact
         as a subspace; the gauge (which frame of it) is unspecified and may
         jump between times. ``"horizontal"``: the frame Oja's ODE itself
         produces, ``e^{Ct} W0 M(t)``, with ``W^T dW/dt = 0`` and ``W(0) = W0``.
     rtol : float
-        Tolerance of the rotation ODE behind ``frame="horizontal"`` (the
+        Tolerance of the h x h ODE behind ``frame="horizontal"`` (the
         subspace is exact either way).
+    eig : (lam, Q), optional
+        A known decomposition ``C = Q diag(lam) Q^T``: ``lam`` (d,)
+        descending, ``Q`` (d, d) orthonormal; checked against ``C`` when both
+        are given. Degeneracies exact in that basis (zero components, equal
+        eigenvalues) then stay exact, which a fresh ``eigh`` cannot promise.
 
     Returns
     -------
     Trajectory
         ``W`` of shape ``(..., T, d, h)``, method ``"closed_form"``, manifold
         ``"grassmann"``; ``stats`` holds ``max_orthogonality_defect``,
-        ``orthonormalisations`` (Cholesky-QR passes, summed over the batch's
-        shared steps) and, for the horizontal frame, the rotation ODE's
-        steps, evaluations and defect.
+        ``chart_changes`` (the most events of any frame of the batch),
+        ``pivot_swaps`` and, for the horizontal frame, the ODE's steps,
+        evaluations and its defect before the final polar factor.
 
     Notes
     -----
-    ``span W(t) = span(e^{Ct} W0)`` [YHM94]_. Forming ``e^{Ct} W0`` and
-    orthonormalising it fails for large ``t``: its columns all turn towards
-    the top eigenvector (their components along the rest shrink like
-    ``e^{-(lam_1 - lam_i) t}``) and overflow. Instead, with one ``eigh``
-    ``C = Q diag(lam) Q^T``, the flow is followed in the eigenbasis
-    ``Y = Q^T W`` in two regimes.
+    ``span W(t) = span(e^{Ct} W0)`` [YHM94]_. Forming ``e^{Ct} W0`` fails for
+    large ``t`` (its columns all turn towards the top eigenvector and
+    overflow). Instead, with one ``eigh`` ``C = Q diag(lam) Q^T``, the flow
+    is followed in the eigenbasis ``Y = Q^T W`` through pivoted graph charts
+    (``grassdyn/_chart.py``): in a chart with pivot rows ``S``, the subspace
+    is ``span Z`` with ``Z_S = I`` and
+    ``Z_ij(t) = Z_ij(s) e^{(lam_i - lam_{p_j})(t - s)}`` exactly, one product
+    per entry at any ``t``. A chart is changed (re-pivoted by maxvol swaps)
+    only at *events*, when a growing entry reaches a bound; the Plücker
+    coordinates ``det Y_S(t) = det Y_S(0) e^{t sum_S lam}`` show that the
+    eigenvalue sum of the pivots strictly increases at every event, so the
+    number of events ``p`` is at most ``C(d, h) - 1`` whatever ``t``
+    (proof in ``grassdyn/_chart.py``; a few in practice, reported as
+    ``stats["chart_changes"]``). Exact zeros in ``Q^T W0`` stay exactly
+    zero: a degenerate start never acquires a component it lacks, and the
+    flow converges to the best eigenspace it can reach.
 
-    *Transient: sub-steps.* Time is cut into sub-steps ``dt`` with
-    ``(lam_max - lam_min) dt <= KAPPA``, each scaling the rows of ``Y`` by
-    ``e^{(lam_i - lam_max) dt}`` (in ``[e^{-KAPPA}, 1]``: no overflow, and the
-    scaled matrix has condition number at most ``e^{KAPPA}``) and
-    re-orthonormalising it by Cholesky-QR, ``Y <- A R^{-1}`` [YNYF15]_.
-    Because ``R^{-1}`` acts from the right, every row keeps its own relative
-    accuracy: exact zero rows stay zero, so a start with no component along
-    some eigenvectors (a degenerate start) never acquires one, and the flow
-    converges to the best eigenspace it can reach, never to the top one;
-    tiny angles keep their relative accuracy (to about ``n eps`` after ``n``
-    sub-steps).
+    Cost: one ``eigh`` (``O(d^3)``), ``O(p d h^2)`` for the charts and
+    ``O(T d h^2)`` for the output frames (Cholesky-QR2 of the graphs), plus
+    the rotation back by ``Q`` (``O(T d^2 h)``), per frame of the batch.
+    Accuracy: projector error about ``eps K sqrt(h (d - h))`` with ``K`` the
+    chart bound (``stats["max_chart_entry"]``), ~1e-15 against a
+    high-precision reference for every ``t`` up to 1e300
+    (``tests/test_flows.py``).
 
-    *Near the limit: one jump.* Let ``p`` be the ``h`` rows of largest
-    eigenvalue among the rows of ``Y0`` that are not zero. Once
-    ``sigma_min(Y_p) >= 1/2`` (largest angle to ``span e_p`` at most 60
-    degrees, which then never increases), the subspace is the graph
-    ``[I; X]`` of ``X = Y Y_p^{-1}``, on which the flow acts entrywise with
-    factors ``e^{(lam_i - lam_{p_j}) t} <= 1`` [YHM94]_: any remaining time
-    is covered exactly by one step, whose ``[I; X]`` has condition number at
-    most 2. Cost: ``O(min(t, t_60) (lam_max - lam_min) / KAPPA * d h^2)``
-    after the ``eigh``, with ``t_60`` the time the flow needs to come within
-    60 degrees of its limit; the batch shares every step. Accuracy: ~1e-15
-    on the projector against a 50-digit reference for
-    ``t (lam_max - lam_min)`` in the thousands (``tests/test_flows.py``).
-
-    The horizontal frame is ``W = Y G`` with ``Y = qf(e^{Ct} W0)`` (the QR
-    gauge: sub-steps only, so its cost grows linearly with ``t``) and ``G``
-    in O(h) solving ``dG/dt = -Omega G``,
-    ``Omega = Y^T dY/dt = tril(S,-1) - triu(S,1)``, ``S = Y^T diag(lam) Y``
-    (differentiate ``e^{Lambda t} Y0 = Y R``). It differs from the polar
-    frame ``e^{Ct} W0 (W0^T e^{2Ct} W0)^{-1/2}`` by a time-dependent rotation
+    The horizontal frame is ``W = Z M`` with ``M`` (h x h) solving
+    ``dM/dt = -(Z^T Z)^{-1} Z^T (dZ/dt) M`` (which is ``W^T dW/dt = 0``) by
+    DOP853 at ``rtol``. The chart is exact, so the ODE is only integrated
+    while ``M`` moves: once the remaining motion is below ``eps`` (a bound
+    from the decay rates of the last chart, ``_chart._freeze_time``), ``M``
+    is constant. The step count is bounded by the spectrum, ``W0`` and
+    ``rtol``, not by ``t``. It differs from the polar frame
+    ``e^{Ct} W0 (W0^T e^{2Ct} W0)^{-1/2}`` by a time-dependent rotation
     (docs/conventions.md); both span the same subspace.
 
     Examples
@@ -481,38 +338,52 @@ def grassmann_closed_form(
     >>> traj = grassmann_closed_form(C, W0, [0.0, 1.0, 300.0])
     >>> traj.W.shape
     (3, 3, 1)
-    >>> np.round(traj.W[-1, :, 0], 12).tolist()  # converged to the top eigenvector
+    >>> np.round(np.abs(traj.W[-1, :, 0]), 12).tolist()  # converged to the top eigenvector
     [1.0, 0.0, 0.0]
     >>> round(float(traj.distance_to(limit(C, 1))[-1] / np.exp(-300.0)), 12)  # e^{-300}, not lost
     1.0
+    >>> float(grassmann_closed_form(C, W0, [1e300]).distance_to(limit(C, 1))[0])
+    0.0
     """
-    C, W0 = _check_pair(C, W0)
+    if eig is None and _krylov.is_operator(C):
+        return _operator_closed_form(C, W0, t, frame)
+    C, lam, Q = _decomposition(C, eig)
+    W0 = as_frame(W0, "W0")
+    _check_frame_dim(W0, lam.size)
     t = as_times(t, "t")
     check_choice(frame, "frame", ("subspace", "horizontal"))
     rtol = as_real(rtol, "rtol", low=1e-14, high=1e-3)
     _check_output(W0, t, "W0")
-    lam, Q = _eigen(C)
-    if frame == "subspace":
-        _check_substeps(lam, _mT(Q) @ W0, float(t[-1]))
-    if frame == "horizontal":
-        n = _substeps(float(t[-1]), float(lam[0] - lam[-1]))
-        check_steps(n, f't[-1] = {t[-1]:.6g} with frame="horizontal" (sub-steps t[-1] (lam_max - lam_min) '
-                    f"/ {KAPPA:g})", limit=MAX_HORIZONTAL_SUBSTEPS)
-    Y, substeps = _eigenbasis_trajectory(lam, _mT(Q) @ W0, t, chart=frame == "subspace")
-    stats: dict[str, Any] = {"orthonormalisations": substeps}
-    if frame == "horizontal" and W0.shape[-1] > 1:
-        G, rot_stats = _horizontal_rotations(lam, _mT(Q) @ W0, t, rtol)
-        Y = Y @ G
-        stats.update(rot_stats)
+    Y, stats = _eigenbasis_trajectory(lam, _mT(Q) @ W0, t, frame, rtol)
     W = _rotate(Q, Y)
     stats["max_orthogonality_defect"] = float(np.max(orthogonality_defect(W), initial=0.0))
-    params = {"frame": frame, "kappa": KAPPA}
+    params: dict[str, Any] = {"frame": frame, "eig_given": eig is not None}
     if frame == "horizontal":
         params["rtol"] = rtol
     return Trajectory(t=t, W=W, method="closed_form", manifold="grassmann", params=params, stats=stats)
 
 
-def projector_closed_form(C: ArrayLike, X0: ArrayLike, t: ArrayLike) -> np.ndarray:
+def _operator_closed_form(C: Any, W0: ArrayLike, t: ArrayLike, frame: str) -> Trajectory:
+    """:func:`grassmann_closed_form` for a sparse / LinearOperator ``C`` (grassdyn._krylov)."""
+    C, lo, hi = _krylov.as_operator(C, "C")
+    W0 = as_frame(W0, "W0")
+    _check_frame_dim(W0, C.shape[0])
+    t = as_times(t, "t")
+    check_choice(frame, "frame", ("subspace", "horizontal"))
+    if frame != "subspace":
+        raise ValueError('frame="horizontal" needs a dense C or eig=(lam, Q); a sparse C gives the subspace')
+    _check_output(W0, t, "W0")
+    d, h = W0.shape[-2:]
+    Y, stats = _krylov.subspace_frames(C, lo, hi, W0.reshape(-1, d, h), t)
+    W = Y.reshape(*W0.shape[:-2], t.size, d, h)
+    stats["max_orthogonality_defect"] = float(np.max(orthogonality_defect(W), initial=0.0))
+    params = {"frame": frame, "eig_given": False, "matrix_free": True, "kappa": _krylov.KAPPA}
+    return Trajectory(t=t, W=W, method="closed_form", manifold="grassmann", params=params, stats=stats)
+
+
+def projector_closed_form(
+    C: ArrayLike | None, X0: ArrayLike, t: ArrayLike, *, eig: Eig | None = None
+) -> np.ndarray:
     """Exact solution ``P(t)`` of the Riccati equation ``dP/dt = CP + PC - 2PCP``.
 
     Parameters
@@ -524,12 +395,15 @@ def projector_closed_form(C: ArrayLike, X0: ArrayLike, t: ArrayLike) -> np.ndarr
         idempotent square matrix is read as a projector; an orthogonal
         ``d x d`` frame and the projector ``I`` give the same answer).
     t : array_like, shape (T,)
-        Non-decreasing times ``>= 0``.
+        Non-decreasing finite times ``>= 0``.
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`grassmann_closed_form`).
 
     Returns
     -------
     ndarray, shape (..., T, d, d)
-        ``P(t) = W(t) W(t)^T`` for ``W`` of :func:`grassmann_closed_form`.
+        ``P(t) = W(t) W(t)^T`` for ``W`` of :func:`grassmann_closed_form`
+        (same cost, independent of ``t``).
 
     Notes
     -----
@@ -555,7 +429,7 @@ def projector_closed_form(C: ArrayLike, X0: ArrayLike, t: ArrayLike) -> np.ndarr
     elif X0.shape[-1] >= X0.shape[-2] and X0.shape[-1] != X0.shape[-2]:
         raise ValueError(f"X0 must be a frame (..., d, h) or a projector (..., d, d), got {X0.shape}")
     try:
-        W = grassmann_closed_form(C, X0, t).W
+        W = grassmann_closed_form(C, X0, t, eig=eig).W
     except ValueError as exc:
         raise ValueError(str(exc).replace("W0", "X0")) from None
     return W @ _mT(W)
@@ -568,7 +442,7 @@ def _is_projector(P: np.ndarray, atol: float = 1e-8) -> bool:
 
 
 def euclidean_closed_form(
-    C: ArrayLike, W0: ArrayLike, t: ArrayLike, *, normalize: bool = False
+    C: ArrayLike | None, W0: ArrayLike, t: ArrayLike, *, normalize: bool = False, eig: Eig | None = None
 ) -> Trajectory:
     r"""Exact solution ``W(t) = e^{Ct} W0`` of the unconstrained flow ``dW/dt = C W``.
 
@@ -583,6 +457,8 @@ def euclidean_closed_form(
     normalize : bool
         Return ``W(t) / ||W(t)||_2`` instead of ``W(t)``, which is finite at
         every time.
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`grassmann_closed_form`).
 
     Returns
     -------
@@ -613,14 +489,15 @@ def euclidean_closed_form(
     >>> traj.stats["log_scale"].tolist()
     [0.0, 1000.0]
     """
-    C, W0 = _check_pair(C, W0, orthonormal=False)
+    C, lam, Q = _decomposition(C, eig)
+    W0 = as_frame(W0, "W0", orthonormal=False)
+    _check_frame_dim(W0, lam.size)
     t = as_times(t, "t")
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be True or False, got {type(normalize).__name__} {normalize!r}")
     _check_output(W0, t, "W0")
     if not np.any(W0):
         raise ValueError("W0 must not be zero: the flow stays at 0 and has no direction")
-    lam, Q = _eigen(C)
     Y0 = _mT(Q) @ W0
     touched = np.any(Y0 != 0.0, axis=-1)  # (..., d)
     lam_star = np.max(np.where(touched, lam, -np.inf), axis=-1)  # (...)
@@ -756,18 +633,22 @@ def riccati_rhs(C: ArrayLike, P: ArrayLike, *, check: bool = True) -> np.ndarray
 
 
 # -- the limit ----------------------------------------------------------------------------
-def limit(C: ArrayLike, h: int, *, gap_rtol: float = GAP_RTOL) -> np.ndarray:
+def limit(C: ArrayLike | None, h: int, *, gap_rtol: float = GAP_RTOL, eig: Eig | None = None) -> np.ndarray:
     """Frame of the top-h eigenspace of ``C``: the limit of Oja's flow from generic starts.
 
     Parameters
     ----------
-    C : array_like, shape (d, d)
-        Symmetric generator.
+    C : array_like, shape (d, d), scipy.sparse matrix or LinearOperator
+        Symmetric generator. Sparse / operator: the top ``h + 1`` eigenpairs
+        by ``eigsh`` (Lanczos), never a dense ``d x d`` matrix.
     h : int
         Subspace dimension, ``1 <= h <= d``.
     gap_rtol : float
         The limit is unique only if ``lam_h > lam_{h+1}``; a gap
         ``lam_h - lam_{h+1} <= gap_rtol * max(1, max|lam|)`` raises.
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`grassmann_closed_form`);
+        ``C`` may then be None.
 
     Returns
     -------
@@ -786,13 +667,19 @@ def limit(C: ArrayLike, h: int, *, gap_rtol: float = GAP_RTOL) -> np.ndarray:
     >>> limit(np.diag([1.0, 3.0, 2.0]), 2).tolist()
     [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     """
-    C = as_symmetric(C, "C")
-    d = C.shape[0]
     h = as_int(h, "h", minimum=1)
-    if h > d:
-        raise ValueError(f"h must be <= d = {d}, got h = {h}")
     gap_rtol = as_real(gap_rtol, "gap_rtol", low=0.0)
-    lam, Q = _eigen(C)
+    if eig is None and _krylov.is_operator(C):
+        C, _, _ = _krylov.as_operator(C, "C")
+        d = C.shape[0]
+        if h > d:
+            raise ValueError(f"h must be <= d = {d}, got h = {h}")
+        lam, Q, _ = _krylov.top_eigenpairs(C, min(h + 1, d))
+    else:
+        _, lam, Q = _decomposition(C, eig)
+        d = lam.size
+        if h > d:
+            raise ValueError(f"h must be <= d = {d}, got h = {h}")
     if h < d:
         gap = lam[h - 1] - lam[h]
         tol = gap_rtol * max(1.0, float(np.max(np.abs(lam))))

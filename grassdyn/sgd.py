@@ -114,6 +114,7 @@ __all__ = ["DivergenceError", "init_frames", "simulate", "streams"]
 MANIFOLDS = ("grassmann", "euclidean")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SAMPLINGS = ("replacement", "epochs")
+SAMPLERS = ("exact", "naive")
 INIT_KINDS = ("haar", "gaussian", "given")
 
 #: Euclidean iterates with ``||W||_F`` above this count as diverged: the next
@@ -314,14 +315,44 @@ class _OnlineSampler(_Sampler):
         return tuple(buf[k, s0:s1] for buf in self.buf)
 
 
+class _ExactOnlineSampler(_Sampler):
+    """Exact online gradients without the minibatch: per seed, ``noise.draw(gen, chunk)``.
+
+    ``noise`` is an :class:`grassdyn.ssl._online.ExactOnlineNoise`; the "batch"
+    handed to the gradient is its draws ``(S, N)`` (a Gram matrix of the
+    latents and a ``d x h`` normal matrix per step), from which
+    ``noise.egrad`` forms a gradient with exactly the minibatch gradient's law.
+    """
+
+    def __init__(self, noise: Any, gens: list[np.random.Generator], chunk: int) -> None:
+        super().__init__(gens, chunk)
+        self.noise = noise
+        q, d, h = noise.q, noise.d, noise.h
+        self.S = np.empty((chunk, len(gens), q, q))
+        self.N = np.empty((chunk, len(gens), d, h))
+
+    def _refill(self, s: int) -> None:
+        self.S[:, s], self.N[:, s] = self.noise.draw(self.gens[s], self.chunk)
+
+    def _view(self, k: int, s0: int, s1: int) -> tuple[np.ndarray, ...]:
+        return self.S[k, s0:s1], self.N[k, s0:s1]
+
+
 class _IndexSampler(_Sampler):
     """Rows of a finite data set: indices per seed, gathered with ``loss.take``."""
 
     def __init__(
-        self, loss: Any, B: int, gens: list[np.random.Generator], chunk: int, epochs: bool
+        self,
+        loss: Any,
+        B: int,
+        gens: list[np.random.Generator],
+        chunk: int,
+        epochs: bool,
+        take: Callable[[np.ndarray], tuple[np.ndarray, ...]] | None = None,
     ) -> None:
         super().__init__(gens, chunk)
         self.loss, self.B, self.n, self.epochs = loss, B, loss.n, epochs
+        self.take = loss.take if take is None else take
         self.idx = np.empty((chunk, len(gens), B), dtype=np.intp)
         # per seed: minibatches left in the current epoch, shape (m, B)
         self.pending = [np.empty((0, B), dtype=np.intp) for _ in gens]
@@ -342,7 +373,7 @@ class _IndexSampler(_Sampler):
         self.pending[s] = block[K:]
 
     def _view(self, k: int, s0: int, s1: int) -> tuple[np.ndarray, ...]:
-        return self.loss.take(self.idx[k, s0:s1])
+        return self.take(self.idx[k, s0:s1])
 
 
 # -- argument checks ----------------------------------------------------------------------
@@ -409,6 +440,7 @@ def simulate(
     weight_decay: float = 0.0,
     sampling: Literal["replacement", "epochs"] = "replacement",
     progress: bool | None = None,
+    sampler: Literal["exact", "naive"] | None = None,
 ) -> Trajectory:
     r"""Run (stochastic) gradient descent for ``seeds`` independent runs at once.
 
@@ -465,6 +497,16 @@ def simulate(
         ``sampling="epochs"`` without ``batch_size``) are refused.
     progress : bool or None
         Show a tqdm progress bar; None: only if stderr is a terminal.
+    sampler : {"exact", "naive"} or None
+        Online regime only. ``"naive"``: draw every minibatch ``(B, d)``
+        with ``loss.draw``. ``"exact"``: draw only what the gradient depends
+        on, with exactly the same law (the quadratic SSL losses on an
+        :class:`~grassdyn.data.AugmentationModel`, through
+        ``loss.online_noise``; see :mod:`grassdyn.ssl._online`), from
+        ``O(q^2 + d h)`` random numbers per step instead of ``O(B d)``.
+        None: ``"exact"`` where the loss offers it, else ``"naive"``. The
+        two give different draws (same law), so a run is reproducible for a
+        given sampler only.
 
     Returns
     -------
@@ -603,12 +645,16 @@ def simulate(
         f"seeds = {seeds}, steps = {steps}, record_every = {record_every}: the recorded trajectory "
         f"of shape (seeds, steps // record_every + 1, d, h)",
     )
+    if sampler is not None:
+        check_choice(sampler, "sampler", SAMPLERS)
     W = _initial_frames(W0, seeds, manifold, _loss_dimension(loss))
     d, h = W.shape[-2:]
     seq = streams(rng, seeds)
 
-    regime, sampler, chunk = "exact", None, None
+    regime, chunk = "exact", None
     if batch_size is None:
+        if sampler is not None:
+            raise ValueError("sampler needs a batch_size (it chooses how online minibatches are drawn)")
         grad_at = _exact_gradient(loss)
         # one trial evaluation: an egrad that ignores the seed axis would otherwise broadcast silently
         shape = np.shape(grad_at(W))
@@ -636,6 +682,7 @@ def simulate(
         if in_batch_negatives and B < 2:
             raise ValueError(f"batch_size must be >= 2 for in-batch negatives, got {B}")
         gens = [np.random.Generator(np.random.SFC64(s)) for s in seq]
+        grad_at = None
         views = 3 if getattr(loss, "needs_negatives", False) else 2
         if n is None:
             if sampling == "epochs":
@@ -644,11 +691,30 @@ def simulate(
                     "a loss on a data model draws fresh samples every step"
                 )
             regime = "online"
-            chunk = max(1, _CHUNK_FLOATS // (B * d * views))
-            check_allocation((views, chunk, seeds, B, d),
-                             f"seeds = {seeds}, batch_size = {B}: the minibatch buffers of all seeds")
-            sampler = _OnlineSampler(loss, B, gens, chunk, views)
+            noise_of = getattr(loss, "online_noise", None)
+            if sampler == "exact" and not callable(noise_of):
+                raise ValueError(
+                    f'sampler="exact" needs a quadratic SSL loss on a data model (online_noise), got '
+                    f'{type(loss).__name__}; use sampler="naive"'
+                )
+            sampler = "exact" if sampler is None and callable(noise_of) else sampler or "naive"
+            if sampler == "exact":
+                noise = noise_of(B, h)
+                chunk = max(1, _CHUNK_FLOATS // (noise.q**2 + d * h))  # floats buffered per step
+                draws = _ExactOnlineSampler(noise, gens, chunk)
+                frames = manifold == "grassmann"  # W^T W = I to rounding: no Gram solves
+                grad_at = _blocked_gradient(
+                    lambda W, batch: noise.egrad(W, *batch, orthonormal=frames), draws, seeds,
+                    noise.q**2 + d * h,
+                )
+            else:
+                chunk = max(1, _CHUNK_FLOATS // (B * d * views))
+                check_allocation((views, chunk, seeds, B, d),
+                                 f"seeds = {seeds}, batch_size = {B}: the minibatch buffers of all seeds")
+                draws = _OnlineSampler(loss, B, gens, chunk, views)
         else:
+            if sampler is not None:
+                raise ValueError("sampler applies to the online regime (a loss on a data model) only")
             if B > n:
                 raise ValueError(f"batch_size = {B} exceeds the data set size n = {n}")
             if not callable(getattr(loss, "take", None)):
@@ -660,8 +726,17 @@ def simulate(
             chunk = max(1, _CHUNK_FLOATS // B)
             check_allocation((chunk, seeds, B),
                              f"seeds = {seeds}, batch_size = {B}: the minibatch indices of all seeds")
-            sampler = _IndexSampler(loss, B, gens, chunk, epochs=sampling == "epochs")
-        grad_at = _blocked_gradient(loss.batch_egrad, sampler, seeds, B * d * views)
+            stacked = getattr(loss, "stacked_pairs", None)
+            if callable(stacked):  # the quadratic losses: one gather, two products per step
+                pairs = stacked()
+                draws = _IndexSampler(loss, B, gens, chunk, epochs=sampling == "epochs",
+                                      take=lambda idx: (pairs.take(idx),))
+                grad_at = _blocked_gradient(lambda W, batch: pairs.egrad(W, batch[0]), draws, seeds,
+                                            B * d * 2)
+            else:
+                draws = _IndexSampler(loss, B, gens, chunk, epochs=sampling == "epochs")
+        if grad_at is None:  # minibatches as arrays, through the loss's own batch_egrad
+            grad_at = _blocked_gradient(loss.batch_egrad, draws, seeds, B * d * views)
 
     time_per_step = lr / (1.0 - beta) if optimizer == "momentum" else lr
     recorded = np.arange(0, steps + 1, record_every)
@@ -708,6 +783,7 @@ def simulate(
         "weight_decay": weight_decay,
         "retraction": retraction if manifold == "grassmann" else None,
         "sampling": sampling if regime == "fixed-data" else None,
+        "sampler": sampler if regime == "online" else None,
         "record_every": record_every,
         "time_per_step": time_per_step,
         "chunk": chunk,

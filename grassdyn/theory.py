@@ -44,9 +44,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
+from grassdyn import _krylov
 from grassdyn._array import mT as _mT
 from grassdyn._validation import as_float_array, as_frame, as_int, as_real, as_symmetric, as_times
-from grassdyn.flows import GAP_RTOL, _check_pair, _eigen
+from grassdyn.flows import GAP_RTOL, Eig, _check_frame_dim, _decomposition
 
 __all__ = [
     "effective_rank",
@@ -59,15 +60,18 @@ __all__ = [
 
 
 
-def rate(C: ArrayLike, h: int) -> float:
+def rate(C: ArrayLike | None, h: int, *, eig: Eig | None = None) -> float:
     """Asymptotic exponential rate ``lam_h - lam_{h+1}`` of convergence of Oja's flow.
 
     Parameters
     ----------
-    C : array_like, shape (d, d)
-        Symmetric generator.
+    C : array_like, shape (d, d), scipy.sparse matrix or LinearOperator
+        Symmetric generator (sparse / operator: ``eigsh``, matrix-free).
     h : int
         Subspace dimension, ``1 <= h < d``.
+    eig : (lam, Q), optional
+        A known decomposition ``C = Q diag(lam) Q^T`` (validated as in
+        :func:`grassdyn.flows.grassmann_closed_form`); ``C`` may then be None.
 
     Returns
     -------
@@ -82,22 +86,31 @@ def rate(C: ArrayLike, h: int) -> float:
     >>> rate(np.diag([3.0, 2.5, 1.0]), 1)
     0.5
     """
-    C = as_symmetric(C, "C")
-    d = C.shape[0]
     h = as_int(h, "h", minimum=1)
+    if eig is None and _krylov.is_operator(C):  # the top h + 1 eigenvalues by Lanczos, matrix-free
+        C = _krylov.as_operator(C, "C")[0]
+        d = C.shape[0]
+        if h >= d:
+            raise ValueError(f"h must be < d = {d} (with h = d every start is the limit), got h = {h}")
+        lam = _krylov.top_eigenpairs(C, h + 1)[0]
+        return float(lam[h - 1] - lam[h])
+    _, lam, _ = _decomposition(C, eig)
+    d = lam.size
     if h >= d:
         raise ValueError(f"h must be < d = {d} (with h = d every start is the limit), got h = {h}")
-    lam = _eigen(C)[0]
     return float(lam[h - 1] - lam[h])
 
 
-def _graph_chart(C: ArrayLike, W0: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _graph_chart(
+    C: ArrayLike | None, W0: ArrayLike, eig: Eig | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eigenvalues, and ``X(0) = Y_b Y_a^{-1}`` (inf where ``Y_a`` is singular), shape ``(..., d-h, h)``."""
-    C, W0 = _check_pair(C, W0)
+    _, lam, Q = _decomposition(C, eig)
+    W0 = as_frame(W0, "W0")
+    _check_frame_dim(W0, lam.size)
     d, h = W0.shape[-2:]
     if h >= d:
         raise ValueError(f"W0 must have h < d columns to have a distance to a limit, got shape {W0.shape}")
-    lam, Q = _eigen(C)
     Y = _mT(Q) @ W0
     Ya, Yb = Y[..., :h, :], Y[..., h:, :]
     U, s, Vt = np.linalg.svd(Ya)
@@ -107,7 +120,7 @@ def _graph_chart(C: ArrayLike, W0: ArrayLike) -> tuple[np.ndarray, np.ndarray, n
     return lam, X, singular
 
 
-def largest_angle(C: ArrayLike, W0: ArrayLike, t: ArrayLike) -> np.ndarray:
+def largest_angle(C: ArrayLike | None, W0: ArrayLike, t: ArrayLike, *, eig: Eig | None = None) -> np.ndarray:
     """Largest principal angle ``theta_max(t)`` between Oja's flow from ``W0`` and the top-h eigenspace.
 
     Parameters
@@ -117,6 +130,8 @@ def largest_angle(C: ArrayLike, W0: ArrayLike, t: ArrayLike) -> np.ndarray:
         Orthonormal initial frame(s), ``h < d``.
     t : array_like, shape (T,)
         Non-decreasing times ``>= 0``.
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`rate`).
 
     Returns
     -------
@@ -141,7 +156,7 @@ def largest_angle(C: ArrayLike, W0: ArrayLike, t: ArrayLike) -> np.ndarray:
     True
     """
     t = as_times(t, "t")
-    lam, X, singular = _graph_chart(C, W0)
+    lam, X, singular = _graph_chart(C, W0, eig)
     _require_gap(lam, X.shape[-1])
     tan = _tan_max(lam, X, t)
     return np.where(singular[..., None], np.pi / 2, np.arctan(tan))
@@ -169,19 +184,18 @@ def _one_frame(W0: np.ndarray, fn_name: str) -> None:
 
 
 def _epsilon_problem(
-    C: ArrayLike, W0: ArrayLike, eps: float, caller: str
+    C: ArrayLike | None, W0: ArrayLike, eps: float, caller: str, eig: Eig | None
 ) -> tuple[float, np.ndarray, np.ndarray, bool]:
     """Validate the arguments of the time-to-epsilon functions and set up the graph chart."""
-    C = as_symmetric(C, "C")
     W0 = as_frame(W0, "W0")
     _one_frame(W0, caller)
     eps = as_real(eps, "eps", low=0.0, high=np.pi / 2, low_open=True)
-    lam, X, singular = _graph_chart(C, W0)
+    lam, X, singular = _graph_chart(C, W0, eig)
     _require_gap(lam, X.shape[-1])
     return eps, lam, X, singular
 
 
-def time_to_epsilon(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
+def time_to_epsilon(C: ArrayLike | None, W0: ArrayLike, eps: float, *, eig: Eig | None = None) -> float:
     """Exact first time at which Oja's flow from ``W0`` is within ``eps`` of its limit.
 
     Parameters
@@ -193,6 +207,8 @@ def time_to_epsilon(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     eps : float in (0, pi/2)
         Target largest principal angle ``theta_max`` (radians) to the top-h
         eigenspace.
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`rate`).
 
     Returns
     -------
@@ -215,7 +231,7 @@ def time_to_epsilon(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     >>> round(float(time_to_epsilon(C, W0, np.arctan(1e-3)) / np.log(10)), 10)  # tan theta = e^{-t}
     3.0
     """
-    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon")
+    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon", eig)
     if singular:
         return math.inf
     target = math.log(math.tan(eps))
@@ -237,7 +253,9 @@ def _bound(lam: np.ndarray, h: int, tan0: float, eps: float) -> float:
     return max(0.0, float(math.log(tan0) - math.log(math.tan(eps))) / gap)
 
 
-def time_to_epsilon_bound(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
+def time_to_epsilon_bound(
+    C: ArrayLike | None, W0: ArrayLike, eps: float, *, eig: Eig | None = None
+) -> float:
     """Upper bound ``log(tan theta_max(0) / tan eps) / (lam_h - lam_{h+1})`` on :func:`time_to_epsilon`.
 
     From ``tan theta_max(t) <= tan theta_max(0) e^{-(lam_h - lam_{h+1}) t}``
@@ -251,6 +269,8 @@ def time_to_epsilon_bound(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     C : array_like, shape (d, d)
     W0 : array_like, shape (d, h)
     eps : float in (0, pi/2)
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`rate`).
 
     Returns
     -------
@@ -264,7 +284,7 @@ def time_to_epsilon_bound(C: ArrayLike, W0: ArrayLike, eps: float) -> float:
     >>> round(float(time_to_epsilon_bound(C, W0, np.arctan(1e-4)) / np.log(10)), 12)  # gap 2
     2.0
     """
-    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon_bound")
+    eps, lam, X, singular = _epsilon_problem(C, W0, eps, "time_to_epsilon_bound", eig)
     if singular:
         return math.inf
     tan0 = float(_tan_max(lam, X, np.zeros(1))[0])
@@ -310,7 +330,7 @@ def effective_rank(W: ArrayLike) -> np.ndarray:
     return np.exp(-plogp.sum(axis=-1))
 
 
-def top_alignment(W: ArrayLike, C: ArrayLike) -> np.ndarray:
+def top_alignment(W: ArrayLike, C: ArrayLike | None, *, eig: Eig | None = None) -> np.ndarray:
     """``|cos|`` of the angle between each column of ``W`` and the top eigenvector of ``C``.
 
     Parameters
@@ -320,6 +340,8 @@ def top_alignment(W: ArrayLike, C: ArrayLike) -> np.ndarray:
     C : array_like, shape (d, d)
         Symmetric, with a simple top eigenvalue (``lam_1 > lam_2`` beyond
         :data:`grassdyn.flows.GAP_RTOL`, else the top eigenvector is not unique).
+    eig : (lam, Q), optional
+        A known decomposition of ``C`` (see :func:`rate`).
 
     Returns
     -------
@@ -332,15 +354,14 @@ def top_alignment(W: ArrayLike, C: ArrayLike) -> np.ndarray:
     >>> top_alignment(np.array([[1.0, 1.0], [0.0, 1.0]]), np.diag([2.0, 1.0])).round(6).tolist()
     [1.0, 0.707107]
     """
-    C = as_symmetric(C, "C")
+    _, lam, Q = _decomposition(C, eig)
     W = as_float_array(W, "W", min_ndim=2)
-    if W.shape[-2] != C.shape[0]:
-        raise ValueError(f"W must have d = {C.shape[0]} rows to match C, got shape {W.shape}")
+    if W.shape[-2] != lam.size:
+        raise ValueError(f"W must have d = {lam.size} rows to match C, got shape {W.shape}")
     norms = np.linalg.norm(W, axis=-2)
     if np.any(norms == 0.0):
         raise ValueError("W must have non-zero columns")
-    lam, Q = _eigen(C)
-    if C.shape[0] > 1:
+    if lam.size > 1:
         _require_gap(lam, 1)
     return np.abs(Q[:, 0] @ W) / norms
 
@@ -497,7 +518,7 @@ def stepwise_initial(Gamma: ArrayLike, W0: ArrayLike) -> tuple[np.ndarray, np.nd
     W0 = as_frame(W0, "W0", orthonormal=False)
     if W0.ndim != 2 or W0.shape[0] != Gamma.shape[0]:
         raise ValueError(f"W0 must have shape ({Gamma.shape[0]}, h), got {W0.shape}")
-    lam, Q = _eigen(Gamma)
+    _, lam, Q = _decomposition(Gamma, None)
     h = W0.shape[1]
     rows = Q[:, :h].T @ W0
     L_diag = np.diagonal(np.linalg.qr(rows.T, mode="r"))  # R of rows^T = L^T: Gram-Schmidt norms

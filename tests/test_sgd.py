@@ -349,7 +349,8 @@ def test_benchmark_runs_quick():
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert "speed-up" in lines[0] and len(lines) == 7
+    assert "speed-up" in lines[0] and len(lines) == 16
+    assert sum("goal" in line for line in lines) == 3  # the three ratios, measured in one run
 
 
 # -- reproducibility per seed, whatever the number of seeds ---------------------------------------
