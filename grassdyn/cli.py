@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from grassdyn import __version__
+from grassdyn.sweep import cli as sweep_cli
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE = 0, 1, 2
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--quick", action="store_true",
                         help="fewer points and seeds: the same checks in well under a minute")
     report.add_argument("--quiet", action="store_true", help="no progress display")
+    sweep_cli.add_parser(sub)
     return parser
 
 
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "report":
         return _report(args)
+    if args.command == "sweep":
+        return sweep_cli.run(args)
     parser.print_help()
     return EXIT_OK
 

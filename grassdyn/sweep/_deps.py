@@ -10,7 +10,7 @@ INSTALL = 'pip install "grassdyn[sweep]"'
 
 
 def require(name: str) -> ModuleType:
-    """Import ``name`` (``"distributed"``, ``"xarray"``, ``"zarr"``) or raise an ImportError saying what to install."""
+    """Import ``name`` (``"distributed"``, ``"xarray"``, ``"zarr"``), or say what to install."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:

@@ -13,6 +13,7 @@ in flight are lost, and a later :func:`run` on the same store computes them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -81,7 +82,7 @@ def connect(client: Any = None, *, workers: int | None = None, processes: bool =
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                                       dashboard_address=":0", silence_logs=40)
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, distributed.Client(cluster, set_as_default=False) as own:
         yield own
 
@@ -122,8 +123,9 @@ def run_spec(
     require("distributed")
     require("xarray")
     exp = experiment if experiment is not None else get(spec.experiment)
-    attrs = {"experiment": spec.experiment, "grassdyn_version": __version__,
-             "parameters": {k: v for k, v in resolved(exp, spec.fixed, {}).items() if k not in spec.grid}, "seeds": spec.seeds, "root_seed": spec.seed}
+    fixed = {k: v for k, v in resolved(exp, spec.fixed, {}).items() if k not in spec.grid}
+    attrs = {"experiment": spec.experiment, "grassdyn_version": __version__, "parameters": fixed,
+             "seeds": spec.seeds, "root_seed": spec.seed}
     st = SweepStore.open(store, spec, attrs=attrs)
     todo = st.missing(retry_failed)
     if todo.size:
@@ -155,7 +157,8 @@ def _compute(client: Any, exp: Experiment, spec: Spec, st: SweepStore, todo: np.
     pending = set(futures)
     last = time.monotonic()
     try:
-        for batch in distributed.as_completed(futures, with_results=True, raise_errors=False).batches():
+        results = distributed.as_completed(futures, with_results=True, raise_errors=False, loop=client.loop)
+        for batch in results.batches():
             for future, result in batch:
                 pending.discard(future)
                 if isinstance(result, BaseException):  # the worker died past Dask's retries

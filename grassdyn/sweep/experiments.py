@@ -74,13 +74,13 @@ def _check_sgd_deviation(p: Mapping[str, Any]) -> None:
     as_int(p["n_times"], "n_times", minimum=2)
 
 
-def _sqrt_lr_law(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, Any]]:
+def _sqrt_lr_law(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, ...]]:
     if x == "lr" and y == "batch_size":
-        return {"lr / B constant (deviation ∝ (lr/B)^(1/2))": ("lr/batch_size", None)}
+        return {"lr / B constant: deviation ∝ (lr/B)^(1/2)": ("ratio", "lr", "batch_size")}
     if x == "lr":
-        return {"∝ lr^(1/2)": ("power", 0.5)}
+        return {"∝ lr^(1/2)": ("power", "lr", 0.5)}
     if x == "batch_size":
-        return {"∝ B^(-1/2)": ("power", -0.5)}
+        return {"∝ B^(-1/2)": ("power", "batch_size", -0.5)}
     return {}
 
 
@@ -142,12 +142,12 @@ def _check_finite(p: Mapping[str, Any]) -> None:
         as_int(p["h"], "h", minimum=1)
 
 
-def _finite_theory(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, Any]]:
-    out: dict[str, tuple[Any, Any]] = {}
+def _finite_theory(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, ...]]:
+    out: dict[str, tuple[Any, ...]] = {}
     if x == "n":
-        out["∝ n^(-1/2)"] = ("power", -0.5)
+        out["∝ n^(-1/2)"] = ("power", "n", -0.5)
     if "rho" in (x, y):
-        out[f"rho* = {rho_star(parameters):.3g}"] = ("rho", rho_star(parameters))
+        out[f"rho* = {rho_star(parameters):.3g}"] = ("threshold", "rho", rho_star(parameters))
     return out
 
 
@@ -208,9 +208,11 @@ def _check_identifiability(p: Mapping[str, Any]) -> None:
     as_int(p["steps"], "steps", minimum=1)
 
 
-def _identifiability_theory(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, Any]]:
+def _identifiability_theory(
+    parameters: Mapping[str, Any], x: str, y: str | None
+) -> dict[str, tuple[Any, ...]]:
     if "rho" in (x, y):
-        return {f"rho* = {rho_star(parameters):.3g}": ("rho", rho_star(parameters))}
+        return {f"rho* = {rho_star(parameters):.3g}": ("threshold", "rho", rho_star(parameters))}
     return {}
 
 

@@ -31,9 +31,11 @@ RNG = "rng"
 #: Marks a parameter without a default (it must be on the grid or fixed).
 REQUIRED = inspect.Parameter.empty
 
-#: A theory hook: ``theory(parameters, x, y) -> {label: (x_values, y_values)}`` (curves in data units;
-#: ``y_values`` None for a vertical line at each of ``x_values``).
-Theory = Callable[[Mapping[str, Any], str, "str | None"], dict[str, tuple[Any, Any]]]
+#: A theory hook: ``theory(parameters, x, y) -> {label: prediction}`` for a figure of ``x`` (and ``y``),
+#: ``parameters`` the sweep's fixed ones. A prediction is ``("threshold", axis, value)`` (a line at
+#: ``axis = value``), ``("power", axis, p)`` (``y ∝ axis^p``, drawn through the data) or
+#: ``("ratio", a, b)`` (lines of constant ``a / b`` on a phase diagram).
+Theory = Callable[[Mapping[str, Any], str, "str | None"], dict[str, tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,12 @@ class Experiment:
 
     def __post_init__(self) -> None:
         if not callable(self.func):
-            raise TypeError(f"experiment {self.name!r}: func must be callable, got {type(self.func).__name__}")
+            raise TypeError(f"experiment {self.name!r}: func must be callable, "
+                            f"got {type(self.func).__name__}")
         sig = inspect.signature(self.func)
         if RNG not in sig.parameters:
-            raise TypeError(f"experiment {self.name!r} must accept the keyword argument {RNG!r} (a SeedSequence)")
+            raise TypeError(f"experiment {self.name!r} must accept the keyword argument {RNG!r} "
+                            "(a SeedSequence)")
         object.__setattr__(self, "_signature", sig)
 
     @property
@@ -117,7 +121,8 @@ def experiment(
             raise TypeError(f"name must be a non-empty string, got {key!r}")
         if key in REGISTRY and not replace and REGISTRY[key].func is not func:
             raise ValueError(f"an experiment named {key!r} is already registered (pass replace=True)")
-        REGISTRY[key] = Experiment(key, func, tuple(outputs), tuple(tuple(p) for p in plots), theory, validate)
+        REGISTRY[key] = Experiment(key, func, tuple(outputs), tuple(tuple(p) for p in plots), theory,
+                                   validate)
         return func
 
     return register
@@ -141,7 +146,8 @@ def get(target: str | Callable[..., Any] | Experiment) -> Experiment:
         qualname = getattr(target, "__qualname__", type(target).__name__)
         return Experiment(f"{module}:{qualname}", target)
     if not isinstance(target, str):
-        raise TypeError(f"experiment must be a name, an import path or a callable, got {type(target).__name__}")
+        raise TypeError(f"experiment must be a name, an import path or a callable, "
+                        f"got {type(target).__name__}")
     if target in REGISTRY:
         return REGISTRY[target]
     if ":" in target:

@@ -222,7 +222,8 @@ def make_spec(
     for section, names in (("grid", grid), ("fixed", fixed)):
         for name in names:
             if name == "rng":
-                raise SpecError(f"[{section}] rng: the random stream comes from seed and the cell, not a parameter")
+                raise SpecError(f"[{section}] rng: the random stream comes from seed and the cell, "
+                                "not a parameter")
             if name == "seed":
                 raise SpecError(f"[{section}] seed: reserved for the seed axis (set the root with seed = N)")
             if name not in params and not exp.takes_any:

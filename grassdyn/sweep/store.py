@@ -117,7 +117,8 @@ class SweepStore:
         status = group.create_array("status", shape=shape, chunks=chunks, dtype="int8", fill_value=MISSING,
                                     dimension_names=dims)
         status.attrs.update({"flag_values": [MISSING, DONE, FAILED], "flag_meanings": "missing done failed"})
-        group.create_array("error", shape=shape, chunks=chunks, dtype=str, fill_value="", dimension_names=dims)
+        group.create_array("error", shape=shape, chunks=chunks, dtype=str, fill_value="",
+                           dimension_names=dims)
         # the marker last: a store interrupted while being created is not taken for a sweep
         group.attrs.update({**attrs, "spec": spec.to_dict(), "grassdyn_sweep": FORMAT})
         return cls(group, spec, where)
@@ -134,7 +135,8 @@ class SweepStore:
         if not self.outputs:
             return
         if set(values) != set(self.outputs):
-            raise ValueError(f"returned outputs {sorted(values)}, other cells returned {sorted(self.outputs)}")
+            raise ValueError(f"returned outputs {sorted(values)}, "
+                             f"other cells returned {sorted(self.outputs)}")
         for name, value in values.items():
             expected = self.outputs[name].shape[len(self.dims):]
             if value.shape != expected:
@@ -171,8 +173,8 @@ class SweepStore:
         """Write every chunk touched since the last flush: outputs and errors first, status last."""
         if not self._dirty:
             return
-        blocks = [tuple(slice(b * c, min((b + 1) * c, n)) for b, c, n in zip(block, self.chunks,
-                                                                                 self.spec.shape, strict=True))
+        bounds = list(zip(self.chunks, self.spec.shape, strict=True))
+        blocks = [tuple(slice(b * c, min((b + 1) * c, n)) for b, (c, n) in zip(block, bounds, strict=True))
                   for block in sorted(self._dirty)]
         for name, values in self.outputs.items():
             for sl in blocks:
