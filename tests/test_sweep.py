@@ -230,8 +230,9 @@ def test_interrupted_sweeps_resume_to_the_same_bits(tmp_path, tcp_cluster, capsy
     assert first.returncode == 130 and "--resume" in first.stderr and "Traceback" not in first.stderr
     kept = _done(store)
     assert 3 <= kept < total
-    # resumed, then killed outright (client and cluster): the completed cells survive
-    _interrupt([*command, "--resume"], store, kept + 3, signal.SIGKILL)
+    # resumed on a running scheduler, then the client killed outright: the completed cells survive
+    _interrupt([*command[:-2], "--resume", "--scheduler", tcp_cluster.scheduler_address], store, kept + 3,
+               signal.SIGKILL)
     kept_after_kill = _done(store)
     assert kept + 3 <= kept_after_kill < total
     # resumed to the end on another scheduler, with threads instead of processes

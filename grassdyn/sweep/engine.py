@@ -35,12 +35,18 @@ __all__ = ["connect", "run", "run_spec"]
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 5.0
 #: Seconds between writes while results keep arriving (each batch is written at once when slower).
-FLUSH_INTERVAL = 0.25
+FLUSH_INTERVAL = 0.5
+
+
+#: Tasks per worker thread the automatic grouping aims for: enough that the last ones finish together.
+TASKS_PER_THREAD = 32
+#: Cells per task at most, however large the sweep.
+MAX_CELLS_PER_TASK = 64
 
 
 def compute_cell(func: Callable[..., Any], params: dict[str, Any], root: int, coords: dict[str, Any],
                  seed_index: int, name: str, outputs: tuple[str, ...] = ()) -> tuple[bool, Any]:
-    """One cell, on a worker: ``(True, outputs)`` or ``(False, "ErrorType: message")``."""
+    """One cell: ``(True, outputs)`` or ``(False, "ErrorType: message (at file:line)")``."""
     try:
         result = func(**params, rng=cell_seed(root, coords, seed_index))
         return True, as_outputs(result, name, outputs)
@@ -48,6 +54,26 @@ def compute_cell(func: Callable[..., Any], params: dict[str, Any], root: int, co
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" (at {last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
         return False, f"{type(exc).__name__}: {' '.join(str(exc).split())}{where}"
+
+
+def compute_cells(func: Callable[..., Any], cells: list[tuple[int, dict[str, Any], dict[str, Any], int]],
+                  root: int, name: str, outputs: tuple[str, ...]) -> list[tuple[int, bool, Any]]:
+    """One task, on a worker: the cells ``(flat index, parameters, coordinates, seed index)`` in turn."""
+    return [(flat, *compute_cell(func, params, root, coords, s, name, outputs))
+            for flat, params, coords, s in cells]
+
+
+def cells_per_task(cells: int, threads: int) -> int:
+    """Cells grouped into one Dask task: about :data:`TASKS_PER_THREAD` tasks per worker thread.
+
+    Grouping divides Dask's cost per task (milliseconds) among the cells of a
+    task without changing any result (each cell has its own seed); the cells
+    of a task in flight are what an interruption can lose.
+
+    >>> cells_per_task(48, 2), cells_per_task(1000, 2), cells_per_task(10**6, 8)
+    (1, 16, 64)
+    """
+    return max(1, min(MAX_CELLS_PER_TASK, -(-cells // (TASKS_PER_THREAD * max(1, threads)))))
 
 
 @contextlib.contextmanager
@@ -143,31 +169,36 @@ def run_spec(
 
 def _compute(client: Any, exp: Experiment, spec: Spec, st: SweepStore, todo: np.ndarray, bar: Any) -> None:
     distributed = require("distributed")
-    run_id = uuid.uuid4().hex[:12]
-    args = []
+    threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    per_task = cells_per_task(todo.size, threads)
+    cells = []
     for flat in todo.tolist():
         coords, seed_index = spec.cell(flat)
-        args.append((resolved(exp, spec.fixed, coords), coords, seed_index))
-    futures = client.map(
-        compute_cell, [exp.func] * len(args), [a[0] for a in args], [spec.seed] * len(args),
-        [a[1] for a in args], [a[2] for a in args], [exp.name] * len(args), [exp.outputs] * len(args),
-        key=[f"grassdyn-cell-{run_id}-{int(f)}" for f in todo], pure=False,
-    )
-    index = {f.key: int(flat) for f, flat in zip(futures, todo, strict=True)}
+        cells.append((flat, resolved(exp, spec.fixed, coords), coords, seed_index))
+    groups = [cells[i:i + per_task] for i in range(0, len(cells), per_task)]
+    run_id = uuid.uuid4().hex[:12]
+    func = client.scatter(exp.func, broadcast=True, hash=False)  # shipped once, not with every task
+    futures = [client.submit(compute_cells, func, group, spec.seed, exp.name, exp.outputs, pure=False,
+                             key=f"grassdyn-cells-{run_id}-{group[0][0]}") for group in groups]
+    first = {f.key: [c[0] for c in g] for f, g in zip(futures, groups, strict=True)}
     pending = set(futures)
     last = time.monotonic()
     try:
         results = distributed.as_completed(futures, with_results=True, raise_errors=False, loop=client.loop)
         for batch in results.batches():
+            done = 0
             for future, result in batch:
                 pending.discard(future)
                 if isinstance(result, BaseException):  # the worker died past Dask's retries
-                    st.record(index[future.key], None, f"{type(result).__name__}: {result}")
+                    for flat in first[future.key]:
+                        st.record(flat, None, f"{type(result).__name__}: {result}")
+                    done += len(first[future.key])
                 else:
-                    ok, value = result
-                    st.record(index[future.key], value if ok else None, "" if ok else value)
+                    for flat, ok, value in result:
+                        st.record(flat, value if ok else None, "" if ok else value)
+                    done += len(result)
                 future.release()
-            bar.update(len(batch))
+            bar.update(done)
             if time.monotonic() - last >= FLUSH_INTERVAL:
                 st.flush()
                 last = time.monotonic()

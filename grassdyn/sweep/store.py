@@ -82,6 +82,7 @@ class SweepStore:
             if name not in self.dims and name not in _RESERVED:
                 self.outputs[name] = np.asarray(group[name][...], dtype=np.float64)
         self._dirty: set[tuple[int, ...]] = set()
+        self._arrays: dict[str, Any] = {}
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -178,12 +179,18 @@ class SweepStore:
                   for block in sorted(self._dirty)]
         for name, values in self.outputs.items():
             for sl in blocks:
-                self.group[name][sl] = values[sl]
+                self._array(name)[sl] = values[sl]
         for sl in blocks:
-            self.group["error"][sl] = self.error[sl]
+            self._array("error")[sl] = self.error[sl]
         for sl in blocks:
-            self.group["status"][sl] = self.status[sl]
+            self._array("status")[sl] = self.status[sl]
         self._dirty.clear()
+
+    def _array(self, name: str) -> Any:
+        # looking an array up in the group reads its metadata again: keep the handles
+        if name not in self._arrays:
+            self._arrays[name] = self.group[name]
+        return self._arrays[name]
 
     # -- reading --------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
