@@ -101,6 +101,16 @@ def test_one_and_two_workers_give_the_same_bits(finite_reference):
     assert (ref.status.values == 1).sum() == 6 and np.isfinite(ref.to_population).sum() == 6
 
 
+def test_finite_samples_cells_obey_davis_kahan_and_fail_without_a_gap(finite_reference):
+    ref = finite_reference
+    ok = ref.status.values == 1
+    # Yu, Wang & Samworth (2015, Thm 2): ||sin Theta||_F <= 2 min(sqrt(h) ||E||_2, ||E||_F) / gap
+    assert np.all(ref.sin_fro.values[ok] <= ref.davis_kahan.values[ok])
+    # rho = rho* = 0.5 closes the population gap: those cells fail, naming h
+    assert (ref.status.sel(rho=0.5).values == 2).all()
+    assert "h: no unique limit" in str(ref.error.values[0, 1, 0])
+
+
 def test_a_cell_is_the_same_in_a_smaller_grid(client, finite_reference):
     part = gd.sweep.run("finite_samples", {"rho": [0.2], "n": [200]}, seeds=3, seed=11, client=client,
                         progress=False)
