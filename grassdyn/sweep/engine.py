@@ -34,7 +34,7 @@ __all__ = ["connect", "run", "run_spec"]
 
 #: Seconds to wait for a scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 5.0
-#: Seconds between writes while results keep arriving (each batch is written at once when slower).
+#: Seconds between writes while results keep arriving (longer if writing is slow; see _compute).
 FLUSH_INTERVAL = 0.5
 
 
@@ -182,7 +182,7 @@ def _compute(client: Any, exp: Experiment, spec: Spec, st: SweepStore, todo: np.
                              key=f"grassdyn-cells-{run_id}-{group[0][0]}") for group in groups]
     first = {f.key: [c[0] for c in g] for f, g in zip(futures, groups, strict=True)}
     pending = set(futures)
-    last = time.monotonic()
+    last, interval = time.monotonic(), FLUSH_INTERVAL
     try:
         results = distributed.as_completed(futures, with_results=True, raise_errors=False, loop=client.loop)
         for batch in results.batches():
@@ -199,9 +199,12 @@ def _compute(client: Any, exp: Experiment, spec: Spec, st: SweepStore, todo: np.
                     done += len(result)
                 future.release()
             bar.update(done)
-            if time.monotonic() - last >= FLUSH_INTERVAL:
+            if time.monotonic() - last >= interval:
+                began = time.monotonic()
                 st.flush()
                 last = time.monotonic()
+                # writing never takes more than about a tenth of the client's time
+                interval = max(FLUSH_INTERVAL, 10 * (last - began))
     finally:
         if pending:
             client.cancel(list(pending))

@@ -34,8 +34,8 @@ __all__ = ["FORMAT", "StoreError", "SweepStore", "open_sweep"]
 #: Value of the ``grassdyn_sweep`` attribute that marks a store.
 FORMAT = "grassdyn.sweep/1"
 MISSING, DONE, FAILED = 0, 1, 2
-#: Cells per chunk at most (grid points x seeds).
-CHUNK_CELLS = 1 << 14
+#: Cells per chunk at most (grid points x seeds): a flush rewrites whole chunks, so they stay small.
+CHUNK_CELLS = 1 << 11
 _RESERVED = ("seed", "status", "error")
 
 
