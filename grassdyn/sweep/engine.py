@@ -123,7 +123,7 @@ def dashboard(client: Any) -> str | None:
 
 
 def _progress_bar(total: int, initial: int, show: bool | None) -> Any:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     disable = not sys.stderr.isatty() if show is None else not show
     return tqdm(total=total, initial=initial, unit="cell", desc="sweep", disable=disable, smoothing=0.05,
