@@ -161,6 +161,14 @@ def test_inconsistent_outputs_fail_the_cell_not_the_sweep(client):
     assert sorted(ds.status.values.ravel().tolist()) == [1, 2]
     assert "shape" in " ".join(map(str, ds.error.values.ravel()))
 
+    @experiment("test_sweep_names", replace=True)
+    def names(*, k: int, rng):
+        return {"k": 1.0} if k == 1 else {"v": float(k)}
+
+    ds = gd.sweep.run("test_sweep_names", {"k": [1, 2]}, client=client, progress=False)
+    assert ds.status.values.ravel().tolist() == [2, 1]
+    assert "output name 'k' is taken" in str(ds.error.values[0, 0])
+
 
 def test_resume_computes_only_missing_cells(client, tmp_path):
     store = tmp_path / "toy.zarr"
@@ -319,6 +327,7 @@ BAD_SPECS = [
     ("seeds-zero", F + 'seeds = 0\n[grid]\nn = [10]', "seeds = 0: must be >= 1"),
     ("seeds-type", F + 'seeds = "4"\n[grid]\nn = [10]', "seeds must be an integer"),
     ("unknown-key", F + 'seedz = 4\n[grid]\nn = [10]', "unknown key 'seedz'"),
+    ("reserved-axis", F + '[grid]\nn = [10]\nstatus = [1]', "[grid] status: reserved"),
     ("seed-on-grid", F + '[grid]\nn = [10]\nseed = [1, 2]', "[grid] seed: reserved"),
     ("not-toml", F + '[grid\n', "is not valid TOML"),
     ("too-many-cells", F + "seeds = 1000\n[grid]\nn = [" + ", ".join(str(10 + i) for i in range(101)) + "]",

@@ -226,6 +226,8 @@ def make_spec(
                                 "not a parameter")
             if name == "seed":
                 raise SpecError(f"[{section}] seed: reserved for the seed axis (set the root with seed = N)")
+            if section == "grid" and name in ("status", "error"):
+                raise SpecError(f"[grid] {name}: reserved for the cells' status and errors in the store")
             if name not in params and not exp.takes_any:
                 known = ", ".join(params) or "none"
                 raise SpecError(f"[{section}] {name}: unknown parameter of experiment {exp.name!r} "

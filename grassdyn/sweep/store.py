@@ -133,6 +133,9 @@ class SweepStore:
         return np.flatnonzero(todo)
 
     def _check_shapes(self, values: Mapping[str, np.ndarray]) -> None:
+        clash = sorted(set(values) & {*self.dims, *_RESERVED})
+        if clash:
+            raise ValueError(f"output name {clash[0]!r} is taken (a grid axis, seed, status or error)")
         if not self.outputs:
             return
         if set(values) != set(self.outputs):
@@ -163,8 +166,6 @@ class SweepStore:
         return values is not None
 
     def _create_output(self, name: str, shape: tuple[int, ...]) -> None:
-        if name in self.dims or name in _RESERVED:
-            raise ValueError(f"output name {name!r} is reserved (a grid axis, seed, status or error)")
         dims = [*self.dims, *(f"{name}_dim_{i}" for i in range(len(shape)))]
         self.group.create_array(name, shape=(*self.spec.shape, *shape), chunks=(*self.chunks, *shape),
                                 dtype="float64", fill_value=np.nan, dimension_names=dims)
