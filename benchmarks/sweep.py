@@ -12,7 +12,7 @@ Prints, each measured in this run against a baseline measured in the same run:
   Goal: under 5 ms per cell.
 - **speed-up of 2 workers over 1** on CPU-bound cells (the shipped
   ``identifiability`` experiment: online SGD, tens of milliseconds each),
-  both clusters started before timing. Goal: at least 1.6x on a 2-core
+  both clusters started before timing, best of three runs. Goal: at least 1.6x on a 2-core
   machine; the ratio is bounded by the cores the machine actually has free
   (the load average is printed beside it), and the plain loop's time gives
   the engine's overhead on these cells.
@@ -80,7 +80,7 @@ def main() -> None:
                         help="fewer cells, thread workers: a smoke test of the script")
     args = parser.parse_args()
     n_cells = 100 if args.quick else 1000
-    cpu_cells, steps = (8, 60) if args.quick else (32, 400)
+    cpu_cells, steps, repeats = (8, 60, 1) if args.quick else (24, 300, 3)
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -107,11 +107,16 @@ def main() -> None:
             fixed = {"steps": steps, "lr": 0.02, "batch_size": 64}
             grid = {"rho": [round(0.05 * i, 2) for i in range(1, cpu_cells // 2 + 1)]}
             spec = gd.sweep.make_spec(identifiability, grid, seeds=2, fixed=fixed)
-            t_loop = loop(identifiability, spec, fixed)
-            t1 = engine(identifiability, grid, 2, fixed, c1, tmp, "one")
-            t2 = engine(identifiability, grid, 2, fixed, c2, tmp, "two")
+            # best of a few interleaved repeats: the machine is shared, and a burst of someone else's
+            # work slows whichever run it lands on
+            t_loop, t1, t2 = np.inf, np.inf, np.inf
+            for r in range(repeats):
+                t_loop = min(t_loop, loop(identifiability, spec, fixed))
+                t1 = min(t1, engine(identifiability, grid, 2, fixed, c1, tmp, f"one{r}"))
+                t2 = min(t2, engine(identifiability, grid, 2, fixed, c2, tmp, f"two{r}"))
             load = os.getloadavg()[0]
             print(f"speed-up of 2 workers over 1 ({spec.total} identifiability cells, {steps} SGD steps, "
+                  f"best of {repeats}, "
                   f"{1e3 * t_loop / spec.total:.0f} ms each in a loop): {t1 / t2:.2f}x "
                   f"(1 worker {t1:.2f} s, 2 workers {t2:.2f} s, plain loop {t_loop:.2f} s; goal >= 1.6x; "
                   f"load average {load:.1f} on {os.cpu_count()} CPUs)")
