@@ -432,14 +432,25 @@ def _sweep_array(ds: Any, var: str, keep: tuple[str, ...]) -> Any:
 
 
 def _wide_positive(values: np.ndarray) -> bool:
+    """Positive values spanning a decade or more: drawn on a log scale."""
     return values.dtype.kind in "iuf" and bool(np.all(values > 0)) and values.max() >= 10 * values.min()
+
+
+def _geometric(coord: np.ndarray) -> bool:
+    """A grid axis spaced more evenly in log than linearly (lr, n, B), spanning a factor 4: log scale."""
+    if coord.dtype.kind not in "iuf" or not np.all(coord > 0) or coord.size < 3:
+        return _wide_positive(coord)
+    v = np.sort(coord.astype(float))
+    steps, log_steps = np.diff(v), np.diff(np.log(v))
+    spread = lambda x: np.std(x) / np.mean(x)  # noqa: E731
+    return bool(v[-1] >= 4 * v[0] and spread(log_steps) < spread(steps))
 
 
 def _to_index(coord: np.ndarray, x: ArrayLike) -> np.ndarray:
     """Data values -> position on an axis drawing ``coord`` at 0, 1, 2, ... (log-interpolated if wide)."""
     coord, x = np.asarray(coord, dtype=float), np.asarray(x, dtype=float)
     order = np.argsort(coord)
-    warp = np.log if _wide_positive(coord) else (lambda v: v)
+    warp = np.log if _geometric(coord) else (lambda v: v)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.interp(warp(x), warp(coord[order]), order.astype(float), left=np.nan, right=np.nan)
 
@@ -586,7 +597,10 @@ def sweep_lines(
             band = np.full((2, xc.size), np.nan)
             med[finite] = np.nanmedian(vals[finite], axis=1)
             band[:, finite] = np.nanquantile(vals[finite], [lo, hi], axis=1)
-        label = "median" if hue is None else f"{hue} = {value:g}" if not isinstance(value, str) else value
+        if hue is None:
+            label = "median over seeds"
+        else:
+            label = f"{hue} = {value}" if isinstance(value, str) else f"{hue} = {value:g}"
         ax.plot(xc, med, marker="o", markersize=3, color=color, label=label)
         if vals.shape[1] > 1:
             ax.fill_between(xc, band[0], band[1], color=color, alpha=0.2, linewidth=0)
@@ -595,14 +609,17 @@ def sweep_lines(
                 linewidth=1, label=label)
     for label, value in (vlines or {}).items():
         ax.axvline(float(value), color="0.3", linestyle="--", label=label)
-    if _wide_positive(xc):
+    if _geometric(xc):
         log_scale(ax, "x")
+        ax.set_xticks(xc, [f"{v:g}" for v in xc.tolist()])
     values = np.asarray(da.values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size and _wide_positive(values):
         log_scale(ax, "y")
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{var} (median, {lo:g}-{hi:g} quantiles over {ds.sizes.get('seed', 1)} seeds)")
+    ax.set_ylabel(var)
+    ax.text(0.99, 0.01, f"median, band {lo:g}-{hi:g} quantiles over {ds.sizes.get('seed', 1)} seeds",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="0.4")
     ax.set_title(title if title is not None else f"{var} ({ds.attrs.get('experiment', 'sweep')})",
                  fontsize="medium")
     ax.legend(fontsize="x-small")

@@ -433,6 +433,14 @@ def test_sweep_plot_draws_the_declared_figures_with_their_theory(tmp_path, clien
     assert len(fig.axes[0].lines) == 3
 
 
+def test_line_figures_carry_the_power_laws(finite_reference):
+    from grassdyn.sweep.plots import figures
+
+    drawn = {stem: [line.get_label() for line in fig.axes[0].lines]
+             for stem, fig in figures(finite_reference.sel(rho=[0.2]))}
+    assert drawn["to_population__n"] == ["median over seeds", "∝ n^(-1/2)"]
+
+
 def test_benchmark_quick_runs(monkeypatch, capsys):
     # in this process (the script's --quick uses thread workers): no second interpreter to start
     monkeypatch.setattr(sys, "argv", ["sweep.py", "--quick"])
