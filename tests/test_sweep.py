@@ -279,13 +279,30 @@ def test_sweep_on_an_external_scheduler_and_worker(tmp_path, finite_reference):
                                "--no-dashboard"], env=ENV, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)]
     try:
+        # with its nanny, which restarts the worker when it dies
         procs.append(subprocess.Popen([str(dask), "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                       "--no-dashboard", "--no-nanny"], env=ENV, stdout=subprocess.DEVNULL,
+                                       "--no-dashboard"], env=ENV, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True))
         with distributed.Client(address, timeout="30s") as remote:
             remote.wait_for_workers(1, timeout=30)
             ds = run_finite(address, store=tmp_path / "remote.zarr")
-        assert_same_sweep(ds, finite_reference)
+            assert_same_sweep(ds, finite_reference)
+
+            def dies_once(*, x: int, marker: str, rng) -> dict[str, float]:
+                # defined here so that it travels by value to the external worker
+                import os
+                import pathlib
+
+                if x == 1 and not pathlib.Path(marker).exists():
+                    pathlib.Path(marker).write_text("the worker died here once")
+                    os._exit(1)
+                return {"v": float(x)}
+
+            marker = tmp_path / "died"
+            ds = gd.sweep.run(dies_once, {"x": [0, 1, 2]}, fixed={"marker": str(marker)}, client=address,
+                              progress=False)
+        # the worker died in a cell; Dask restarted it and ran the cell again
+        assert marker.exists() and (ds.status.values == 1).all() and ds.v.values.ravel().tolist() == [0, 1, 2]
     finally:
         for p in reversed(procs):
             os.killpg(p.pid, signal.SIGTERM)

@@ -177,8 +177,9 @@ def _compute(client: Any, exp: Experiment, spec: Spec, st: SweepStore, todo: np.
         cells.append((flat, resolved(exp, spec.fixed, coords), coords, seed_index))
     groups = [cells[i:i + per_task] for i in range(0, len(cells), per_task)]
     run_id = uuid.uuid4().hex[:12]
-    func = client.scatter(exp.func, broadcast=True, hash=False)  # shipped once, not with every task
-    futures = [client.submit(compute_cells, func, group, spec.seed, exp.name, exp.outputs, pure=False,
+    # the function goes with every task rather than scattered once: scattered data dies with its
+    # worker, and the cells would fail instead of being retried on another
+    futures = [client.submit(compute_cells, exp.func, group, spec.seed, exp.name, exp.outputs, pure=False,
                              key=f"grassdyn-cells-{run_id}-{group[0][0]}") for group in groups]
     first = {f.key: [c[0] for c in g] for f, g in zip(futures, groups, strict=True)}
     pending = set(futures)
