@@ -32,6 +32,7 @@ _SUBMODULES = (
     "sgd",
     "ssl",
     "strategies",
+    "sweep",
     "symbolic",
     "theory",
     "width",

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grassdyn import __version__
+from grassdyn.sweep import cli as sweep_cli
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 #: The shell's convention: 128 + the signal number.
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--quiet", action="store_true", help="no progress display")
     report.add_argument("--force", action="store_true",
                         help="replace DIR whole even if it holds files not written by grassdyn report")
+    sweep_cli.add_parser(sub)
     return parser
 
 
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         except _Terminated:
             print("grassdyn report: terminated", file=sys.stderr)
             return EXIT_SIGTERM
+    if args.command == "sweep":
+        return sweep_cli.run(args)
     parser.print_help()
     return EXIT_OK
 

@@ -439,3 +439,219 @@ def identifiability(
         ax.set_title(title)
     ax.legend(fontsize="x-small")
     return ax.figure
+
+
+# -- sweeps (xarray Datasets of grassdyn.sweep) --------------------------------------------------
+__all__ += ["phase_diagram", "sweep_lines"]
+
+
+def _sweep_array(ds: Any, var: str, keep: tuple[str, ...]) -> Any:
+    """``ds[var]`` without its length-one dimensions other than ``keep`` and ``seed``; raise naming others."""
+    if var not in getattr(ds, "data_vars", {}):
+        known = ", ".join(v for v in getattr(ds, "data_vars", {}) if v not in ("status", "error"))
+        raise ValueError(f"var must be an output of the sweep, got {var!r} (outputs: {known or 'none'})")
+    da = ds[var]
+    for dim in keep:
+        if dim not in da.dims:
+            axes = ", ".join(map(str, da.dims))
+            raise ValueError(f"{dim!r} is not a grid axis of the sweep (axes: {axes})")
+    extra = [str(d) for d in da.dims if d not in (*keep, "seed") and da.sizes[d] > 1]
+    if extra:
+        raise ValueError(f"select one value of {', '.join(extra)} first (e.g. ds.sel({extra[0]}=...)): "
+                         f"only {', '.join(keep)} and seed can vary in this figure")
+    return da.squeeze([d for d in da.dims if d not in (*keep, "seed")], drop=True)
+
+
+def _wide_positive(values: np.ndarray) -> bool:
+    """Positive values spanning a decade or more: drawn on a log scale."""
+    return values.dtype.kind in "iuf" and bool(np.all(values > 0)) and values.max() >= 10 * values.min()
+
+
+def _geometric(coord: np.ndarray) -> bool:
+    """A grid axis spaced more evenly in log than linearly (lr, n, B), spanning a factor 4: log scale."""
+    if coord.dtype.kind not in "iuf" or not np.all(coord > 0) or coord.size < 3:
+        return _wide_positive(coord)
+    v = np.sort(coord.astype(float))
+    steps, log_steps = np.diff(v), np.diff(np.log(v))
+    spread = lambda x: np.std(x) / np.mean(x)  # noqa: E731
+    return bool(v[-1] >= 4 * v[0] and spread(log_steps) < spread(steps))
+
+
+def _to_index(coord: np.ndarray, x: ArrayLike) -> np.ndarray:
+    """Data values -> position on an axis drawing ``coord`` at 0, 1, 2, ... (log-interpolated if wide)."""
+    coord, x = np.asarray(coord, dtype=float), np.asarray(x, dtype=float)
+    order = np.argsort(coord)
+    warp = np.log if _geometric(coord) else (lambda v: v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.interp(warp(x), warp(coord[order]), order.astype(float), left=np.nan, right=np.nan)
+
+
+def _ticks(ax: Axes, axis: str, coord: np.ndarray) -> None:
+    labels = [f"{v:g}" if not isinstance(v, str) else v for v in coord.tolist()]
+    if axis == "x":
+        ax.set_xticks(np.arange(coord.size), labels, rotation=45 if coord.size > 6 else 0)
+    else:
+        ax.set_yticks(np.arange(coord.size), labels)
+
+
+def phase_diagram(
+    ds: Any,
+    var: str,
+    x: str,
+    y: str,
+    *,
+    agg: str = "median",
+    lines: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    vlines: Mapping[str, float] | None = None,
+    hlines: Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+) -> Figure:
+    """Heatmap of a seed-aggregated sweep output over two grid axes, with theory lines.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sweep (:func:`grassdyn.sweep.run`); dimensions other than ``x``,
+        ``y`` and ``seed`` must have one value (``ds.sel(...)`` them first).
+    var : str
+        The output drawn.
+    x, y : str
+        Grid axes on the horizontal and vertical axis; cells sit at equal
+        spacing, labelled with their values.
+    agg : {"median", "mean"}
+        Aggregate over seeds (NaN cells, missing or failed, are skipped; a
+        cell with no seed left is left blank, on a grey background).
+    lines : mapping of label to (x_values, y_values), optional
+        Predicted curves in data units (e.g. ``lr / B`` constant), placed by
+        interpolating the coordinates (logarithmically on a wide positive axis).
+    vlines, hlines : mapping of label to value, optional
+        Predicted thresholds on ``x`` or ``y`` (e.g. ``rho*``).
+
+    Returns
+    -------
+    Figure
+    """
+    if agg not in ("median", "mean"):
+        raise ValueError(f"agg must be 'median' or 'mean', got {agg!r}")
+    if x == y:
+        raise ValueError(f"x and y must be different axes, got {x!r} twice")
+    da = _sweep_array(ds, var, (x, y))
+    if da.ndim != (3 if "seed" in da.dims else 2):
+        raise ValueError(f"{var!r} must be a scalar per cell to draw a phase diagram, got dims {da.dims}")
+    reduced = getattr(da, agg)("seed", skipna=True) if "seed" in da.dims else da
+    Z = np.asarray(reduced.transpose(y, x).values, dtype=float)
+    xc, yc = np.asarray(ds[x].values), np.asarray(ds[y].values)
+    ax = _axes(ax, (5.6, 4.2))
+    ax.set_facecolor("0.85")
+    mesh = ax.pcolormesh(np.arange(xc.size + 1) - 0.5, np.arange(yc.size + 1) - 0.5,
+                         np.ma.masked_invalid(Z), cmap=cmap, shading="flat")
+    ax.figure.colorbar(mesh, ax=ax, label=f"{var} ({agg} over seeds)")
+    style = {"color": "white", "linewidth": 1.5}
+    for i, (label, (lx, ly)) in enumerate((lines or {}).items()):
+        px = _to_index(xc, lx) if xc.dtype.kind in "iuf" else np.asarray(lx)
+        py = _to_index(yc, ly) if yc.dtype.kind in "iuf" else np.asarray(ly)
+        ax.plot(px, py, linestyle="--", label=label if i == 0 else None, **style)
+    for label, value in (vlines or {}).items():
+        ax.axvline(float(_to_index(xc, value)), linestyle="--", label=label, **style)
+    for label, value in (hlines or {}).items():
+        ax.axhline(float(_to_index(yc, value)), linestyle=":", label=label, **style)
+    _ticks(ax, "x", xc)
+    _ticks(ax, "y", yc)
+    ax.set_xlim(-0.5, xc.size - 0.5)
+    ax.set_ylim(-0.5, yc.size - 0.5)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if lines or vlines or hlines:
+        ax.legend(fontsize="x-small", loc="upper left", framealpha=0.6)
+    default = f"{var} ({ds.attrs.get('experiment', 'sweep')}, {ds.sizes.get('seed', 1)} seeds)"
+    ax.set_title(title if title is not None else default, fontsize="medium")
+    return ax.figure
+
+
+def sweep_lines(
+    ds: Any,
+    var: str,
+    x: str,
+    *,
+    hue: str | None = None,
+    quantiles: tuple[float, float] = (0.1, 0.9),
+    lines: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    vlines: Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Median over seeds of a sweep output against one grid axis, with a quantile band, per ``hue`` value.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sweep; dimensions other than ``x``, ``hue`` and ``seed`` must have one value.
+    var : str
+        The output drawn (a scalar per cell).
+    x : str
+        A numeric grid axis (log scale when its values are positive and span a decade).
+    hue : str, optional
+        A grid axis drawn as one line per value.
+    quantiles : (low, high)
+        The band's quantile levels over seeds.
+    lines : mapping of label to (x_values, y_values), optional
+        Predicted curves in data units (e.g. ``c lr^(1/2)``).
+    vlines : mapping of label to value, optional
+        Predicted thresholds on ``x`` (e.g. ``rho*``).
+
+    Returns
+    -------
+    Figure
+    """
+    lo, hi = (float(q) for q in quantiles)
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"quantiles must be (low, high) with 0 <= low < high <= 1, got {quantiles!r}")
+    keep = (x,) if hue is None else (x, hue)
+    if hue == x:
+        raise ValueError(f"hue must differ from x, got {x!r} twice")
+    da = _sweep_array(ds, var, keep)
+    if da.ndim != len(keep) + ("seed" in da.dims):
+        raise ValueError(f"{var!r} must be a scalar per cell to draw lines, got dims {da.dims}")
+    xc = np.asarray(ds[x].values)
+    if xc.dtype.kind not in "iuf":
+        raise ValueError(f"x must be a numeric grid axis, got {x!r} with values {xc.tolist()}")
+    ax = _axes(ax)
+    groups = [(None, da)] if hue is None else [(v, da.sel({hue: v})) for v in ds[hue].values]
+    for i, (value, sub) in enumerate(groups):
+        color = _COLORS[i % len(_COLORS)]
+        vals = np.asarray(sub.transpose(x, ...).values, dtype=float).reshape(xc.size, -1)
+        finite = np.isfinite(vals).any(axis=1)
+        with np.errstate(all="ignore"):
+            med = np.full(xc.size, np.nan)
+            band = np.full((2, xc.size), np.nan)
+            med[finite] = np.nanmedian(vals[finite], axis=1)
+            band[:, finite] = np.nanquantile(vals[finite], [lo, hi], axis=1)
+        if hue is None:
+            label = "median over seeds"
+        else:
+            label = f"{hue} = {value}" if isinstance(value, str) else f"{hue} = {value:g}"
+        ax.plot(xc, med, marker="o", markersize=3, color=color, label=label)
+        if vals.shape[1] > 1:
+            ax.fill_between(xc, band[0], band[1], color=color, alpha=0.2, linewidth=0)
+    for label, (lx, ly) in (lines or {}).items():
+        ax.plot(np.asarray(lx, dtype=float), np.asarray(ly, dtype=float), linestyle="--", color="0.3",
+                linewidth=1, label=label)
+    for label, value in (vlines or {}).items():
+        ax.axvline(float(value), color="0.3", linestyle="--", label=label)
+    if _geometric(xc):
+        log_scale(ax, "x")
+        ax.set_xticks(xc, [f"{v:g}" for v in xc.tolist()])
+    values = np.asarray(da.values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size and _wide_positive(values):
+        log_scale(ax, "y")
+    ax.set_xlabel(x)
+    ax.set_ylabel(var)
+    ax.text(0.99, 0.01, f"median, band {lo:g}-{hi:g} quantiles over {ds.sizes.get('seed', 1)} seeds",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize="x-small", color="0.4")
+    ax.set_title(title if title is not None else f"{var} ({ds.attrs.get('experiment', 'sweep')})",
+                 fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return ax.figure
