@@ -36,6 +36,7 @@ from typing import Any
 
 __all__ = ["DATA", "RESULTS_SCHEMA", "SCHEMA_VERSION"]
 
+#: Version of the ``results.json`` layout; raised whenever the schema changes.
 SCHEMA_VERSION = 1
 
 

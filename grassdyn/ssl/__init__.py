@@ -34,7 +34,7 @@ tuple of arrays of shape ``(*batch, B, d)``; ``batch_value`` and
 broadcasting ``W`` of shape ``(*batch, d, h)``, in O(B d h) without forming
 any ``d x d`` matrix.
 
-One module per loss family: :mod:`grassdyn.ssl._base` (sources, minibatches),
+One module per loss family: ``grassdyn.ssl._base`` (sources, minibatches),
 :mod:`grassdyn.ssl.quadratic` (alignment, contrastive) and
 :mod:`grassdyn.ssl.spectral` (spectral contrastive).
 """

@@ -39,6 +39,7 @@ def sgd_schedule(t_max: float, n_times: int, lr: float) -> tuple[int, int]:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["collapse"]
     progress.stage(TITLE, 2)
     rng = rng_for(cfg, STREAM)

@@ -53,6 +53,7 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float) -> float:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["identifiability"]
     rhos = c["rhos"]
     progress.stage(TITLE, len(rhos))
