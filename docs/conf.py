@@ -21,7 +21,7 @@ import grassdyn  # noqa: E402
 
 project = "grassdyn"
 author = "grassdyn developers"
-copyright = "grassdyn developers"  # noqa: A001
+copyright = "grassdyn developers"
 release = grassdyn.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -33,6 +33,7 @@ extensions = [
     "numpydoc",
     "myst_nb",
     "grassdyn_api",
+    "grassdyn_gallery",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
