@@ -20,7 +20,8 @@ numbers: integers must be equal, and two printed decimals agree when they
 differ by at most one unit in the last digit printed (``0.124`` and ``0.123``: a value on a rounding boundary
 may print either way on another platform) or by a relative ``NUMBER_RTOL``
 (numbers printed at full precision; BLAS and libm differ in the last bits
-between machines). Images are compared by presence and format only: pixels
+between machines), or both lie within ``NUMBER_ATOL`` of each other (rounding-level
+quantities such as an orthogonality defect of ``5.6e-16``). Images are compared by presence and format only: pixels
 change with matplotlib and font versions, and what they show is checked
 through the numbers printed beside them.
 """
@@ -46,6 +47,9 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 CELL_TIMEOUT = 120
 #: Relative tolerance for numbers printed at (nearly) full precision.
 NUMBER_RTOL = 1e-9
+#: Numbers this small are rounding-level (an orthogonality defect of 5.6e-16):
+#: their digits are noise that differs between machines, so any two agree.
+NUMBER_ATOL = 1e-12
 
 TEXT_TYPES = ("text/plain", "text/markdown", "text/latex", "text/html")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
@@ -132,7 +136,7 @@ def numbers_agree(a: str, b: str) -> bool:
         return x == y
     # (1 + 1e-9): 0.124 - 0.123 is a hair above 0.001 in binary.
     unit = max(_last_digit(a), _last_digit(b)) * (1 + 1e-9)
-    return abs(x - y) <= max(unit, NUMBER_RTOL * max(abs(x), abs(y)))
+    return abs(x - y) <= max(unit, NUMBER_RTOL * max(abs(x), abs(y)), NUMBER_ATOL)
 
 
 def text_difference(stored: str, fresh: str) -> str | None:

@@ -16,8 +16,8 @@ from typing import Any
 
 from grassdyn.trajectory import Trajectory
 
-#: The version of grassdyn; the one place it is set (pyproject.toml reads it).
 __version__ = "0.1.0"
+"""The version of grassdyn: the one place it is set (pyproject.toml reads it)."""
 
 _SUBMODULES = (
     "cli",
