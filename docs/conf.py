@@ -80,7 +80,8 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1  # never reached: every inventory is a local file
 
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_substitutions = {"release": release}
 myst_heading_anchors = 3
 nb_execution_mode = "off"  # notebooks carry their outputs; tests/test_notebooks.py keeps them current
 nb_merge_streams = True
