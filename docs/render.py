@@ -20,10 +20,11 @@ numbers: integers must be equal, and two printed decimals agree when they
 differ by at most one unit in the last digit printed (``0.124`` and ``0.123``: a value on a rounding boundary
 may print either way on another platform) or by a relative ``NUMBER_RTOL``
 (numbers printed at full precision; BLAS and libm differ in the last bits
-between machines), or both lie within ``NUMBER_ATOL`` of each other (rounding-level
-quantities such as an orthogonality defect of ``5.6e-16``). Images are compared by presence and format only: pixels
-change with matplotlib and font versions, and what they show is checked
-through the numbers printed beside them.
+between machines), or both lie within ``NUMBER_ATOL`` of each other
+(rounding-level quantities such as an orthogonality defect of ``5.6e-16``).
+Images are compared by presence and format only: pixels change with
+matplotlib and font versions, and what they show is checked through the
+numbers printed beside them.
 """
 
 from __future__ import annotations
