@@ -316,13 +316,15 @@ def _add_cited_references(app, what, name, obj, options, lines: list[str]) -> No
     lines.extend(["", "References", "----------", *found])
 
 
-def _builder_inited(app) -> None:
+def _config_inited(app, config) -> None:
     write_pages(Path(app.srcdir) / "api", walk())
 
 
 def setup(app):
-    # Before autosummary (priority 500) reads the pages to generate its stubs.
-    app.connect("builder-inited", _builder_inited, priority=100)
+    # Before Sphinx lists the source files (which autosummary then scans for the
+    # names to generate stubs of): at builder-inited a fresh checkout's pages
+    # would be written too late to be found.
+    app.connect("config-inited", _config_inited)
     # Before numpydoc (priority 500) parses the docstring into sections.
     app.connect("autodoc-process-docstring", _add_cited_references, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

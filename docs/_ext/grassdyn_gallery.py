@@ -25,11 +25,12 @@ def copy_notebooks(source: Path, gallery: Path) -> list[Path]:
     return copied
 
 
-def _builder_inited(app) -> None:
+def _config_inited(app, config) -> None:
     srcdir = Path(app.srcdir)
     copy_notebooks(srcdir.parent / "notebooks", srcdir / "gallery")
 
 
 def setup(app):
-    app.connect("builder-inited", _builder_inited, priority=100)
+    # Before Sphinx lists the source files, so that the copies are among them.
+    app.connect("config-inited", _config_inited)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
