@@ -9,7 +9,8 @@ The public modules are those named in ``grassdyn.__all__`` and, below any
 public package, every submodule whose name does not start with ``_``
 (``grassdyn.ssl.quadratic``, ``grassdyn.report.checks``, ...). A module's public
 names are its ``__all__``; a module without ``__all__`` exposes the functions
-and classes it defines whose names do not start with ``_``. Modules added later
+and classes it defines, and the constants it documents with a ``#:`` comment,
+whose names do not start with ``_``. Modules added later
 (``grassdyn.width``, ``grassdyn.sweep``, a new ``grassdyn.ssl`` module) are
 picked up without editing the docs.
 
@@ -17,9 +18,14 @@ Each object is documented once, at its *canonical* name: the first public
 module, in breadth-first order from ``grassdyn``, whose public names hold it
 (``grassdyn.ssl.Alignment`` rather than ``grassdyn.ssl.quadratic.Alignment``).
 Other modules exposing it link there. A constant has no ``__doc__`` of its own:
-its docstring is the ``#:`` comment before its assignment, found in whichever
-public or private module of the package defines it, and it is documented at the
-module where that comment is (which autodoc can read).
+its docstring is the ``#:`` comment before (or the string after) its
+assignment, looked up in the exporting module first, then in every grassdyn
+module (a constant re-exported from a private module keeps its comment there),
+and written into the page directly, since autodoc would look only in the
+exporting module.
+
+The pages are written when the configuration is read, before Sphinx lists its
+sources, so that a fresh checkout (which has none of them) builds.
 """
 
 from __future__ import annotations
