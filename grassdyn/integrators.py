@@ -412,10 +412,10 @@ class RK4(RungeKutta):
 
 SOLVERS: dict[str, type[RungeKutta]] = {cls.name: cls for cls in (Dopri5, Bosh3, RK4)}
 SCIPY_METHODS = {"scipy-RK23": 3, "scipy-RK45": 6, "scipy-DOP853": 12}  # evaluations per step
-#: Every ``method`` name :func:`grassdyn.flows.integrate` accepts: grassdyn's own
-#: Runge-Kutta solvers, then scipy's ``solve_ivp`` methods.
 METHODS: tuple[str, ...] = (*SOLVERS, *SCIPY_METHODS)
 
+"""Every ``method`` name :func:`grassdyn.flows.integrate` accepts: grassdyn's own
+Runge-Kutta solvers, then scipy's ``solve_ivp`` methods."""
 
 # -- how to choose steps -------------------------------------------------------------------------
 @dataclass(frozen=True)

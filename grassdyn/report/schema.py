@@ -36,9 +36,9 @@ from typing import Any
 
 __all__ = ["DATA", "RESULTS_SCHEMA", "SCHEMA_VERSION"]
 
-#: Version of the ``results.json`` layout; raised whenever the schema changes.
 SCHEMA_VERSION = 1
 
+"""Version of the ``results.json`` layout; raised whenever the schema changes."""
 
 def _array(ndim: int, item: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested arrays of numbers, ``ndim`` deep."""
