@@ -417,6 +417,7 @@ METHODS: tuple[str, ...] = (*SOLVERS, *SCIPY_METHODS)
 """Every ``method`` name :func:`grassdyn.flows.integrate` accepts: grassdyn's own
 Runge-Kutta solvers, then scipy's ``solve_ivp`` methods."""
 
+
 # -- how to choose steps -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConstantStep:

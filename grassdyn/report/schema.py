@@ -40,6 +40,7 @@ SCHEMA_VERSION = 1
 
 """Version of the ``results.json`` layout; raised whenever the schema changes."""
 
+
 def _array(ndim: int, item: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested arrays of numbers, ``ndim`` deep."""
     schema: dict[str, Any] = item or {"type": "number"}
