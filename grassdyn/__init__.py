@@ -16,6 +16,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
+"""The version of grassdyn: the one place it is set (pyproject.toml reads it)."""
 
 _SUBMODULES = (
     "cli",

@@ -256,7 +256,7 @@ def lr_order(
     ------
     ValueError
         Naming ``horizon`` when the runs would take more than
-        :data:`MAX_LR_ORDER_STEPS` steps in all (``sum horizon / lr``),
+        ``MAX_LR_ORDER_STEPS`` steps in all (``sum horizon / lr``),
         before any is started.
 
     Notes

@@ -197,7 +197,7 @@ def random_point(
 
     Returns
     -------
-    ndarray, shape (*batch, d, h)
+    ndarray, shape ``(*batch, d, h)``
 
     Notes
     -----

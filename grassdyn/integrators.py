@@ -450,6 +450,9 @@ SCIPY_METHODS = {"scipy-RK23": 3, "scipy-RK45": 6, "scipy-DOP853": 12}  # evalua
 SCIPY_SOLVERS = {"scipy-RK23": RK23, "scipy-RK45": RK45, "scipy-DOP853": DOP853}
 METHODS: tuple[str, ...] = (*SOLVERS, *SCIPY_METHODS)
 
+"""Every ``method`` name :func:`grassdyn.flows.integrate` accepts: grassdyn's own
+Runge-Kutta solvers, then scipy's ``solve_ivp`` methods."""
+
 
 # -- how to choose steps -------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -728,7 +731,7 @@ def integrate(
         Initial step of the adaptive methods (estimated by default).
     max_steps : int
         Step budget: attempted steps per initial frame, in every method
-        (default :data:`MAX_STEPS`). Counted in steps, not seconds, so where
+        (default ``MAX_STEPS``). Counted in steps, not seconds, so where
         a run stops does not depend on the machine; with fixed ``step`` a
         run that needs more is refused before it starts.
     record : {"t", "steps"}

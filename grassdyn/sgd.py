@@ -502,7 +502,7 @@ def simulate(
         with ``loss.draw``. ``"exact"``: draw only what the gradient depends
         on, with exactly the same law (the quadratic SSL losses on an
         :class:`~grassdyn.data.AugmentationModel`, through
-        ``loss.online_noise``; see :mod:`grassdyn.ssl._online`), from
+        ``loss.online_noise``; see ``grassdyn.ssl._online``), from
         ``O(q^2 + d h)`` random numbers per step instead of ``O(B d)``.
         None: ``"exact"`` where the loss offers it, else ``"naive"``. The
         two give different draws (same law), so a run is reproducible for a
@@ -524,10 +524,10 @@ def simulate(
         (euclidean) or leaves the manifold; names the step, seed and ``lr``.
     ValueError, TypeError
         On invalid arguments, naming the argument; also, up front, when
-        ``steps`` exceeds :data:`grassdyn._validation.MAX_STEPS` or the
+        ``steps`` exceeds ``grassdyn._validation.MAX_STEPS`` (1e8) or the
         recorded trajectory ``(seeds, T, d, h)`` or the minibatch buffers
         (``seeds * chunk * batch_size * d`` per view) would take more than
-        half the available memory (:func:`grassdyn._validation.check_allocation`).
+        half the available memory (``grassdyn._validation.check_allocation``).
 
     Notes
     -----

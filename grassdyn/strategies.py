@@ -197,7 +197,7 @@ def stiefel_frames(d: _Value, h: _Value) -> SearchStrategy[np.ndarray]:
     Gaussian matrix this is Haar-distributed on the Stiefel manifold
     (Mezzadri 2007, "How to generate random matrices from the classical
     compact groups"). Degenerate draws are completed with ``[I_h; 0]``.
-    Matrices with more than :data:`MAX_DRAWN_ENTRIES` entries use numpy's
+    Matrices with more than ``MAX_DRAWN_ENTRIES`` entries use numpy's
     Gaussian generator seeded by hypothesis.
 
     Examples

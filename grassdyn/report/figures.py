@@ -45,6 +45,7 @@ class FigureSpec:
     build: Callable[[dict[str, dict[str, Any]]], Figure]
 
 
+#: The report figures in order, each drawn from the data of the claims it names.
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("collapse", "(a) The unconstrained flow and SGD collapse", (collapse.NAME,),
                lambda data: collapse.figure(data[collapse.NAME])),

@@ -46,6 +46,8 @@ __all__ = ["DATA", "RESULTS_SCHEMA", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 2
 
+"""Version of the ``results.json`` layout; raised whenever the schema changes."""
+
 
 def _array(ndim: int, item: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested arrays of numbers, ``ndim`` deep."""

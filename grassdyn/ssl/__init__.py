@@ -34,12 +34,12 @@ tuple of arrays of shape ``(*batch, B, d)``; ``batch_value`` and
 broadcasting ``W`` of shape ``(*batch, d, h)``, in O(B d h) without forming
 any ``d x d`` matrix.
 
-One module per loss family: :mod:`grassdyn.ssl._base` (sources, minibatches),
+One module per loss family: ``grassdyn.ssl._base`` (sources, minibatches),
 :mod:`grassdyn.ssl.quadratic` (alignment, contrastive),
 :mod:`grassdyn.ssl.spectral` (spectral contrastive),
-:mod:`grassdyn.ssl.info_nce` (InfoNCE, dot or cosine similarity),
-:mod:`grassdyn.ssl.barlow_twins` (Barlow Twins, unnormalised),
-:mod:`grassdyn.ssl.vicreg` (VICReg) and :mod:`grassdyn.ssl.predictor`
+:mod:`grassdyn.ssl.nce` (InfoNCE, dot or cosine similarity),
+:mod:`grassdyn.ssl.redundancy` (Barlow Twins, unnormalised),
+:mod:`grassdyn.ssl.variance_covariance` (VICReg) and :mod:`grassdyn.ssl.predictor`
 (SimSiam and BYOL with a linear predictor: vector fields on a state, not
 gradients). Each states its formula, normalisation, population form and
 minibatch bias in its docstring.
@@ -51,12 +51,12 @@ and :func:`grassdyn.sgd.simulate` refuse it.
 """
 
 from grassdyn.ssl._base import SSLLoss
-from grassdyn.ssl.barlow_twins import BarlowTwins, barlow_twins
-from grassdyn.ssl.info_nce import InfoNCE, MonteCarloEstimate, info_nce
+from grassdyn.ssl.nce import InfoNCE, MonteCarloEstimate, info_nce
 from grassdyn.ssl.predictor import PredictorLoss, byol, simsiam
 from grassdyn.ssl.quadratic import Alignment, Contrastive, alignment, contrastive
+from grassdyn.ssl.redundancy import BarlowTwins, barlow_twins
 from grassdyn.ssl.spectral import SpectralContrastive, spectral_contrastive
-from grassdyn.ssl.vicreg import VICReg, vicreg
+from grassdyn.ssl.variance_covariance import VICReg, vicreg
 
 __all__ = [
     "Alignment",

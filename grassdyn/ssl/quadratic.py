@@ -41,7 +41,7 @@ class _QuadraticSSL(SSLLoss, Quadratic):
         raise NotImplementedError
 
     def online_noise(self, batch_size: int, h: int) -> ExactOnlineNoise:
-        """The exact online sampler of this loss's minibatch gradient (:mod:`grassdyn.ssl._online`).
+        """The exact online sampler of this loss's minibatch gradient (``grassdyn.ssl._online``).
 
         Only for the population form (a loss on a data model): ``ValueError`` otherwise.
         """
@@ -88,7 +88,7 @@ class StackedPairs:
     ``F^T [v; u] = sum_b x_b v_b^T + y_b u_b^T = X^T V + Y^T U``: two batched
     products instead of four, one gather instead of two. With in-batch
     negatives (contrastive on pairs) the U-statistic of
-    :func:`_in_batch_negative_action` adds the rank-one terms
+    ``_in_batch_negative_action`` adds the rank-one terms
     ``s (1^T V) + s+ (1^T U)``, ``s = sum_b x_b``:
     ``G = -[(X^T V + Y^T U) / (B - 1) - (s 1^T V + s+ 1^T U) / (B (B - 1))] / 2``.
     Same estimator as ``batch_egrad`` on the same rows (up to rounding).

@@ -84,7 +84,7 @@ def connect(client: Any = None, *, workers: int | None = None, processes: bool =
     ----------
     client : Client, str or None
         An existing client (left open), a scheduler address such as
-        ``"tcp://10.0.0.5:8786"`` (connected within :data:`CONNECT_TIMEOUT`
+        ``"tcp://10.0.0.5:8786"`` (connected within ``CONNECT_TIMEOUT``
         seconds or ``OSError``), or None: a ``LocalCluster`` of ``workers``
         single-threaded worker processes (default: one per CPU), closed on exit.
     """

@@ -52,7 +52,7 @@ class Experiment:
     plots : tuple of (var, x, y)
         Figures ``grassdyn sweep plot`` draws: ``var`` over grid axes ``x`` and ``y``.
     theory : callable, optional
-        Predicted curves for the plots (see :data:`Theory`).
+        Predicted curves for the plots (see ``Theory``).
     validate : callable, optional
         ``validate(parameters)`` raises ``ValueError``/``TypeError`` naming a bad
         parameter; run on every grid point before any cell is computed.
@@ -78,7 +78,7 @@ class Experiment:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """Every keyword parameter except ``rng``, with its default (:data:`REQUIRED` if none)."""
+        """Every keyword parameter except ``rng``, with its default (``REQUIRED`` if none)."""
         return {
             name: p.default
             for name, p in self._signature.parameters.items()

@@ -14,7 +14,7 @@ renames it into place, so a chunk on disk is always either the old or the
 new one. ``status`` is written after the outputs it vouches for: a cell is
 complete once its status chunk is, and a crash between the two only leaves a
 cell that is computed again (to the same bits). Chunks hold whole seed rows
-and at most :data:`CHUNK_CELLS` cells, so a flush writes few files.
+and at most ``CHUNK_CELLS`` cells, so a flush writes few files.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class StoreError(ValueError):
 
 
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Whole trailing axes while they fit in :data:`CHUNK_CELLS`, then a slice of the next one."""
+    """Whole trailing axes while they fit in ``CHUNK_CELLS``, then a slice of the next one."""
     chunks = [1] * len(shape)
     size = 1
     for i in range(len(shape) - 1, -1, -1):
@@ -69,7 +69,7 @@ def _looks_taken(path: Path) -> bool:
 
 
 class SweepStore:
-    """The open store of one sweep (create with :meth:`open`)."""
+    """The open store of one sweep (create with ``SweepStore.open``)."""
 
     def __init__(self, group: Any, spec: Spec, where: Any) -> None:
         self.group, self.spec, self.where = group, spec, where

@@ -1,7 +1,7 @@
 r"""The mode equations of Barlow Twins from a small aligned start, derived from the loss in sympy.
 
 Nothing about the answer is typed in: :func:`barlow_twins_modes` writes the
-Barlow Twins loss of :mod:`grassdyn.ssl.barlow_twins`,
+Barlow Twins loss of :mod:`grassdyn.ssl.redundancy`,
 ``L = sum_ij omega_ij (W^T Gamma W - I)_ij^2`` with ``Gamma = diag(gamma)``,
 ``omega = beta 1 1^T + (1 - beta) I`` and a general symbolic ``n x n`` matrix
 ``W``, differentiates it entry by entry for the unconstrained flow
@@ -13,7 +13,7 @@ Barlow Twins loss of :mod:`grassdyn.ssl.barlow_twins`,
 2. changes variables to the embedding eigenvalue ``s_i = gamma_i a_i^2``
    (``ds/dt = 2 gamma a da/dt``) and checks the result against the logistic
    equation ``ds/dt = 8 gamma s (1 - s)``;
-3. solves that equation with :func:`sympy.dsolve`, checks the solution with
+3. solves that equation with ``sympy.dsolve``, checks the solution with
    :func:`grassdyn.symbolic.verify_solution`, and solves ``s(t) = 1/2`` for the
    step time ``t_step = ln((1 - s0)/s0) / (8 gamma)``.
 

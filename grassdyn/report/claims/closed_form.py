@@ -38,6 +38,7 @@ STREAM = 2
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["dynamics"]
     progress.stage(TITLE, 2)
     loss = build_loss(cfg, build_model(cfg))

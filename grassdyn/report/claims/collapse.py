@@ -52,6 +52,7 @@ def _second_singular_value(bound: float) -> float:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["collapse"]
     progress.stage(TITLE, 2)
     rng = rng_for(cfg, STREAM)

@@ -113,6 +113,7 @@ def _sample_part(cfg: dict[str, Any], model: Any, W0: np.ndarray, rng: np.random
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["finite"]
     progress.stage(TITLE, len(c["batch_sizes"]) + len(c["sample_sizes"]))
     rng = rng_for(cfg, STREAM)

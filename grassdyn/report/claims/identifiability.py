@@ -98,6 +98,7 @@ def _flow_crossing(cfg: dict[str, Any], W0: np.ndarray, rhos: np.ndarray, distan
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["identifiability"]
     rhos = c["rhos"]
     progress.stage(TITLE, len(rhos))

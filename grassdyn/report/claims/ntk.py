@@ -180,6 +180,7 @@ def _one_blas_thread() -> AbstractContextManager[Any]:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     with _one_blas_thread():
         return _compute(cfg, progress)
 

@@ -43,7 +43,7 @@ as at a predicted one when its median distance over seeds is below ``pi/4``,
 half-way to a subspace that swapped one direction (distance ``pi/2``), as in
 the claim ``identifiability``.
 
-Also checked: InfoNCE's high-temperature limit (:mod:`grassdyn.ssl.info_nce`),
+Also checked: InfoNCE's high-temperature limit (:mod:`grassdyn.ssl.nce`),
 ``tau grad L_tau - 2 grad L_contrastive = O(1/tau)``, as the fitted order of the
 in-batch estimator's remainder on one sample of pairs.
 """
@@ -156,6 +156,7 @@ def temperature_order(model: AugmentationModel, h: int, rng: np.random.Generator
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["platonic"]
     rng = rng_for(cfg, STREAM)
     h = len(cfg["model"]["content"])

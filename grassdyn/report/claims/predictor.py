@@ -57,6 +57,7 @@ def _schedule(t_max: float, n_times: int, lr: float) -> tuple[int, int]:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["predictor"]
     factors = np.asarray(c["threshold_factors"], dtype=float)
     progress.stage(TITLE, 3 + factors.size)

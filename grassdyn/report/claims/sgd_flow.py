@@ -38,6 +38,7 @@ GD_ORDER, SGD_ORDER = 1.0, 0.5
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["dynamics"]
     lrs = sorted(c["lrs"], reverse=True)
     progress.stage(TITLE, len(lrs) + 1)

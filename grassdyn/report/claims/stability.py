@@ -28,6 +28,7 @@ GAP_TIMES = 40.0
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["stability"]
     progress.stage(TITLE, 2)
     lam, h = c["eigenvalues"], c["h"]

@@ -63,6 +63,7 @@ def embedding_eigenvalues(loss: ssl.BarlowTwins, W: np.ndarray) -> np.ndarray:
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["stepwise"]
     progress.stage(TITLE, 2)
     rng = rng_for(cfg, STREAM)
@@ -138,7 +139,7 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "(ICML) with Gram-Schmidt initial values for a random start (ours) and, for SGD, the discrete growth "
         f"rate `2 ln(1 + 4 gamma lr) / lr`. Mean relative errors of SGD's step times per mode: {errors} "
         "(SGD's gradient noise is not in the prediction). SGD's plateaus sit below 1: it minimises the "
-        "minibatch loss, whose expectation adds the O(1/B) variance term of `grassdyn.ssl.barlow_twins`."
+        "minibatch loss, whose expectation adds the O(1/B) variance term of `grassdyn.ssl.redundancy`."
     )
     return ClaimResult(NAME, TITLE, statement, checks, data)
 

@@ -41,6 +41,7 @@ NESTING_RTOL = 1e-10
 
 
 def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
+    """Run this claim at configuration ``cfg``: its numbers, checks and figure data."""
     c = cfg["width"]
     widths = sorted(c["widths"])
     progress.stage(TITLE, len(widths))

@@ -63,7 +63,7 @@ __all__ = ["VICReg", "vicreg"]
 class VICReg(SSLLoss):
     """VICReg on a data model (population form) or arrays (the whole data set as one batch).
 
-    See :mod:`grassdyn.ssl.vicreg` for the formulas and conventions.
+    See :mod:`grassdyn.ssl.variance_covariance` for the formulas and conventions.
     """
 
     name = "vicreg"

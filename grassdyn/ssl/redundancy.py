@@ -57,7 +57,7 @@ __all__ = ["BarlowTwins", "barlow_twins"]
 class BarlowTwins(SSLLoss):
     r"""Barlow Twins ``L = ||diag(C_cc) - 1||^2 + beta ||offdiag(C_cc)||^2``, ``C_cc = W^T Gamma W``.
 
-    See :mod:`grassdyn.ssl.barlow_twins` for the formula, its gradient, its
+    See :mod:`grassdyn.ssl.redundancy` for the formula, its gradient, its
     minibatch bias and its invariance. ``.Gamma`` is the population (or
     full-data) symmetrised cross-moment ``sym E[x x+^T]``.
     """

@@ -115,7 +115,7 @@ def _log_mean_exp(Z: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, n
 
 
 class InfoNCE(SSLLoss):
-    """InfoNCE on a data model (population form) or arrays; see :mod:`grassdyn.ssl.info_nce`."""
+    """InfoNCE on a data model (population form) or arrays; see :mod:`grassdyn.ssl.nce`."""
 
     name = "info_nce"
     grassmann_invariant = True

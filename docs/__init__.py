@@ -1,0 +1,1 @@
+"""The documentation site: its sources and tools (``python -m docs.render``); not installed."""
