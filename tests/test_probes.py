@@ -395,6 +395,19 @@ BAD = [
         "retraction = 'polar' has no effect with manifold = 'euclidean'",
         id="simulate-retraction-euclidean",
     ),
+    pytest.param(
+        lambda: sgd.simulate(Quadratic(C), W, lr=0.1, steps=2, betas=(0.9, 0.99), progress=False),
+        ValueError,
+        r"betas = \(0.9, 0.99\) has no effect with optimizer = 'sgd' \(Adam only\)",
+        id="simulate-betas-sgd",
+    ),
+    pytest.param(
+        lambda: sgd.simulate(Quadratic(C), W, lr=0.1, steps=2, optimizer="momentum", eps=1e-6,
+                             progress=False),
+        ValueError,
+        r"eps = 1e-06 has no effect with optimizer = 'momentum' \(Adam only\)",
+        id="simulate-eps-momentum",
+    ),
     # -- the report configuration ------------------------------------------------------------------
     pytest.param(
         lambda: loads_config("[finite]\nbatch_sizes = [4, 100000]"),
@@ -431,6 +444,30 @@ BAD = [
         ConfigError,
         r"^\[dynamics\] lrs = .*t_max / lr = 8000000 steps",
         id="config-lrs",
+    ),
+    pytest.param(
+        lambda: loads_config("[platonic]\nseeds = 100000"),
+        ConfigError,
+        r"^\[platonic\] steps = 800, batch_size = 64, seeds = 100000: needs about .* of memory",
+        id="config-platonic-seeds",
+    ),
+    pytest.param(
+        lambda: loads_config("[stepwise]\nlr = 1e-9"),
+        ConfigError,
+        r"^\[stepwise\] horizon / lr = about .* steps.*multiply-adds",
+        id="config-stepwise-lr",
+    ),
+    pytest.param(
+        lambda: loads_config("[predictor]\nseeds = 10000000"),
+        ConfigError,
+        r"^\[predictor\] t_max / lr = .* seeds = 10000000.*of memory",
+        id="config-predictor-seeds",
+    ),
+    pytest.param(
+        lambda: loads_config("[ntk]\nrf_widths = [100, 1000, 1000000000]"),
+        ConfigError,
+        r"^\[ntk\] rf_widths = \[100, 1000, 1000000000\].*(memory|multiply-adds)",
+        id="config-ntk-rf-widths",
     ),
 ]
 

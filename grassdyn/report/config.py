@@ -624,6 +624,54 @@ def estimate(cfg: dict[str, Any]) -> list[tuple[str, float, float]]:
     mem, work = _sgd_cost(c["seeds"], c["steps"], c["batch_size"], d, len(model["content"]), 2)
     out.append((f"[identifiability] {len(c['rhos'])} rhos, steps = {c['steps']}, batch_size = "
                 f"{c['batch_size']}, seeds = {c['seeds']}", mem, work * len(c["rhos"])))
+    out += _estimate_new_claims(cfg)
+    return out
+
+
+def _estimate_new_claims(cfg: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """:func:`estimate` for the claims ntk, predictor, stepwise and platonic."""
+    model, out = cfg["model"], []
+    d = model["d"]
+    c = cfg["ntk"]
+    n, h, m = c["n"], c["h"], max(c["widths"])
+    # per width and seed: U (m, d), W (m, h) and the features (3n, m); four losses, each step a
+    # forward and a backward pass over 3n inputs, and an NTK of the n probes per record
+    steps = c["steps"] + c["long_steps"]
+    records = steps / c["record_every"] + 2
+    per_width = sum(c["widths"]) * (2.0 * 3 * n * (d + h) * steps + float(n) ** 2 * records)
+    out.append((f"[ntk] widths = {c['widths']}, n = {n}, steps = {c['steps']}, seeds = {c['seeds']}",
+                (m * (d + h) + 3.0 * n * m + (3.0 * n) ** 2) * _FLOAT * 4, 4.0 * c["seeds"] * per_width))
+    r, chunk = 3 * n, 1 << 16
+    out.append((f"[ntk] rf_widths = {c['rf_widths']}, rf_seeds = {c['rf_seeds']}",
+                (r * r + r * min(max(c["rf_widths"]), chunk) + r * d) * _FLOAT * 4,
+                float(c["rf_seeds"]) * sum(r * r * w + r * w * d for w in c["rf_widths"])))
+    c = cfg["predictor"]
+    dp, hp = c["d"], len(c["content"])
+    steps = max(1, round(c["t_max"] / c["lr"]))
+    mem, work = _sgd_cost(c["seeds"], steps, c["batch_size"], dp, hp, c["n_times"])
+    t_steps = max(1, round(c["threshold_t_max"] / c["threshold_lr"]))
+    _, t_work = _sgd_cost(c["threshold_seeds"], t_steps, c["batch_size"], dp, hp, 2)
+    out.append((f"[predictor] t_max / lr = {steps} steps, seeds = {c['seeds']}, "
+                f"batch_size = {c['batch_size']}", mem, 3.0 * work))
+    out.append((f"[predictor] threshold_factors = {c['threshold_factors']}, threshold_t_max / threshold_lr = "
+                f"{t_steps} steps, threshold_seeds = {c['threshold_seeds']}", mem,
+                len(c["threshold_factors"]) * t_work))
+    c = cfg["stepwise"]
+    # the last mode steps at about ln(1 / s0) / (8 gamma_h), s0 ~ (init_scale^2 d): its steps at lr
+    gamma = max(_generator_spectrum(model, c["h"])[-1], 1e-12)
+    s0 = min(max(c["init_scale"] ** 2 * d, 1e-300), 0.5)
+    steps = max(1, round(c["horizon"] * math.log(1.0 / s0) / (8.0 * gamma * c["lr"])))
+    mem, work = _sgd_cost(c["seeds"], steps, c["batch_size"], d, c["h"], c["n_times"])
+    out.append((f"[stepwise] horizon / lr = about {steps} steps, batch_size = {c['batch_size']}, "
+                f"seeds = {c['seeds']}", mem, work))
+    c = cfg["platonic"]
+    k = len(model["content"])
+    B = c["batch_size"]
+    mem, work = _sgd_cost(c["seeds"], c["steps"], B, d, k, 2)
+    # six losses, two optimisers, two rhos; InfoNCE adds B^2 h per step for its similarity matrix
+    out.append((f"[platonic] steps = {c['steps']}, batch_size = {B}, seeds = {c['seeds']}",
+                mem + c["seeds"] * B * B * _FLOAT,
+                24.0 * (work + c["seeds"] * c["steps"] * float(B) * B * k)))
     return out
 
 
