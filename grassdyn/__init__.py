@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 """The version of grassdyn: the one place it is set (pyproject.toml reads it)."""
 
 _SUBMODULES = (

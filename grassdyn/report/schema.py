@@ -6,7 +6,7 @@ reproduces the run exactly (timings aside)::
 
     {
       "schema_version": 2,
-      "grassdyn_version": "0.1.0",
+      "grassdyn_version": "0.2.0.dev0",
       "config": {...},                 # the resolved configuration (see grassdyn.report.config.SPEC)
       "verdict": "pass" | "inconclusive" | "fail",   # the worst verdict of any claim
       "passed": true,                  # verdict == "pass"
