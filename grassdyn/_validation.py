@@ -270,7 +270,7 @@ def check_allocation(
     *,
     itemsize: int = 8,
     fraction: float = MEMORY_FRACTION,
-    available: Callable[[], int] = available_memory,
+    available: Callable[[], int] | None = None,
 ) -> int:
     """Refuse, up front, a request whose arrays would not fit in memory.
 
@@ -317,7 +317,8 @@ def check_allocation(
         nbytes = math.prod(int(n) for n in shape_or_nbytes) * int(itemsize)
     if nbytes <= SMALL_REQUEST_BYTES:
         return nbytes  # always granted: inner loops (minibatch draws) pay no system call
-    limit = int(fraction * available())
+    # looked up at call time, so that tests can stand in for the machine's memory
+    limit = int(fraction * (available_memory if available is None else available)())
     if nbytes > limit:
         raise ValueError(
             f"{what}: needs {_format_bytes(nbytes)} of memory, more than {fraction:g} of the "

@@ -46,7 +46,7 @@ seed = 5
 rho = [0.1, 0.3, 0.6, 0.9]
 n = [0, 300]
 [fixed]
-steps = 150
+steps = 1000
 lr = 0.05
 batch_size = 32
 """

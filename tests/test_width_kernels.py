@@ -82,9 +82,9 @@ def test_tanh_kernels_are_symmetric_psd_and_within_their_error_bound():
     assert np.allclose(N, N.T, atol=1e-14)
 
 
-def test_kernel_matrices_too_large_are_refused_with_the_size(monkeypatch):
-    monkeypatch.setattr("grassdyn.width._memory.available_bytes", lambda: 10**5)
-    with pytest.raises(ValueError, match=r"kernel matrix .* 200 x 200 = 312 KiB"):
+def test_kernel_matrices_too_large_are_refused_with_the_size(small_machine):
+    small_machine(10**5)
+    with pytest.raises(ValueError, match=r"kernel matrix of shape \(n1, n2\) = \(200, 200\): needs 312 KiB"):
         nngp(np.ones((200, 2)))
     with pytest.raises(ValueError, match=r"ntk: the kernel matrix"):
         TwoLayer(2, 3, 1, rng=0).ntk(np.ones((200, 2)))

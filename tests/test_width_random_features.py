@@ -128,9 +128,9 @@ def test_a_non_orthonormal_output_layer_is_refused():
         rf.random_features_flow(net, X, X, [0.0])
 
 
-def test_frames_too_large_are_refused(monkeypatch):
+def test_frames_too_large_are_refused(small_machine):
     net = TwoLayer(3, 1000, 2, output="grassmann", rng=0)
     X = np.random.default_rng(1).standard_normal((4, 3))
-    monkeypatch.setattr("grassdyn.width._memory.available_bytes", lambda: 10**4)
+    small_machine(10**4)
     with pytest.raises(ValueError, match="frames=True"):
         rf.random_features_flow(net, X, X, [0.0, 1.0], frames=True)

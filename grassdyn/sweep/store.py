@@ -199,10 +199,20 @@ class SweepStore:
                 "missing": int(np.sum(self.status == MISSING)), "total": self.spec.total}
 
     def to_dataset(self) -> Any:
-        """The stored sweep as an in-memory ``xarray.Dataset``."""
-        xr = require("xarray")
-        return xr.open_zarr(self.where if not isinstance(self.where, Path) else str(self.where),
-                            consolidated=False, zarr_format=3).load()
+        """The stored sweep as an in-memory ``xarray.Dataset`` (variables in alphabetical order)."""
+        return _load(self.where if not isinstance(self.where, Path) else str(self.where))
+
+
+def _load(where: Any) -> Any:
+    """The Zarr store ``where`` as a loaded Dataset, its variables in alphabetical order.
+
+    The order in which a Zarr group lists its arrays depends on the file
+    system (and on memory stores' insertion order): a sweep read on two
+    machines should print the same.
+    """
+    xr = require("xarray")
+    ds = xr.open_zarr(where, consolidated=False, zarr_format=3).load()
+    return ds[sorted(ds.data_vars)]
 
 
 def read_spec(path: str | os.PathLike[str]) -> Spec:
@@ -229,5 +239,4 @@ def read_spec(path: str | os.PathLike[str]) -> Spec:
 def open_sweep(path: str | os.PathLike[str]) -> Any:
     """Load a sweep store as an ``xarray.Dataset`` (:class:`StoreError` if it is not one)."""
     read_spec(path)
-    xr = require("xarray")
-    return xr.open_zarr(str(path), consolidated=False, zarr_format=3).load()
+    return _load(str(path))

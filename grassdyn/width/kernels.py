@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from grassdyn.width._memory import check_size
+from grassdyn._validation import check_allocation
 from grassdyn.width.network import get_activation, inputs
 
 __all__ = ["nngp", "ntk_limit", "tanh_nodes", "tanh_quadrature_error"]
@@ -159,7 +159,8 @@ def _pair(X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"X must have shape (n, d) with d >= 1, got shape {np.shape(X)}")
     Xc = inputs(X, d, "X")
     Yc = Xc if Y is None else inputs(Y, d, "Y")
-    check_size((Xc.shape[0], Yc.shape[0]), "the kernel matrix of shape (n1, n2)")
+    check_allocation((Xc.shape[0], Yc.shape[0]),
+                     f"the kernel matrix of shape (n1, n2) = ({Xc.shape[0]}, {Yc.shape[0]})")
     return Xc, Yc
 
 

@@ -50,8 +50,7 @@ import numpy as np
 from scipy import special
 
 from grassdyn import grassmann
-from grassdyn._validation import as_float_array, as_int, as_rng, check_choice
-from grassdyn.width._memory import check_size
+from grassdyn._validation import as_float_array, as_int, as_rng, check_allocation, check_choice
 
 __all__ = ["ACTIVATIONS", "LAYERS", "OUTPUTS", "Activation", "TwoLayer", "get_activation", "inputs"]
 
@@ -163,7 +162,8 @@ class TwoLayer:
                              f"{self.h} > m = {self.m}")
         self.sigma = get_activation(activation)
         self.output = check_choice(output, "output", OUTPUTS)
-        check_size((self.m, self.d + self.h), "TwoLayer(d, m, h) parameters U and W")
+        check_allocation((self.m, self.d + self.h),
+                         f"TwoLayer(d, m, h) = ({self.d}, {self.m}, {self.h}): parameters U and W")
         gen = as_rng(rng)
         self.U = gen.standard_normal((self.m, self.d))
         if self.output == "free":
@@ -220,7 +220,7 @@ class TwoLayer:
         form it.
         """
         X = self.inputs(X)
-        check_size((X.shape[0], self.m), "features(X) of shape (n, m)")
+        check_allocation((X.shape[0], self.m), f"features(X) of shape (n, m) = ({X.shape[0]}, {self.m})")
         U, _ = self.params()
         return self.sigma((X @ U.T) / np.sqrt(self.d)) / np.sqrt(self.m)
 
@@ -253,7 +253,8 @@ class TwoLayer:
         X = self.inputs(X)
         Y = X if Y is None else self.inputs(Y, "Y")
         check_choice(layers, "layers", LAYERS)
-        check_size((X.shape[0], Y.shape[0]), "ntk: the kernel matrix of shape (n1, n2)")
+        check_allocation((X.shape[0], Y.shape[0]),
+                         f"ntk: the kernel matrix of shape (n1, n2) = ({X.shape[0]}, {Y.shape[0]})")
         same = Y is X
         U, W = self.params()
         n1 = X.shape[0]

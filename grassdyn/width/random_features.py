@@ -78,8 +78,7 @@ from scipy import linalg
 
 from grassdyn import flows, grassmann
 from grassdyn._array import qr_positive
-from grassdyn._validation import as_int, as_times, check_choice
-from grassdyn.width._memory import check_size
+from grassdyn._validation import as_int, as_times, check_allocation, check_choice
 from grassdyn.width.kernels import nngp
 from grassdyn.width.network import CHUNK_ELEMENTS, TwoLayer, get_activation, inputs
 
@@ -316,7 +315,8 @@ def random_features_flow(
     F, s, stats, maps, Y = _solve(K, Kpz, A, B0, F0, t, net.h)
     W = None
     if frames:
-        check_size((t.size, net.m, net.h + Zin.shape[0]), "frames=True: W(t) of shape (T, m, h)")
+        check_allocation((t.size, net.m, net.h + Zin.shape[0]),
+                         f"frames=True: W(t) of shape (T, m, h) = ({t.size}, {net.m}, {net.h})")
         U, W0 = net.params()
         Z = net.sigma(Zin @ U.T / np.sqrt(net.d)) / np.sqrt(net.m)      # (r, m)
         ZL = (Z.T @ maps["V"]) / maps["root"][None, :]                 # Z^T L^{+T}

@@ -47,9 +47,8 @@ from typing import Any
 import numpy as np
 
 from grassdyn import grassmann
-from grassdyn._validation import as_float_array, as_int, as_real, as_rng
+from grassdyn._validation import as_float_array, as_int, as_real, as_rng, check_allocation
 from grassdyn.sgd import DivergenceError
-from grassdyn.width._memory import check_size
 from grassdyn.width.network import TwoLayer, inputs
 
 __all__ = [
@@ -258,7 +257,8 @@ def train(
         raise ValueError(f"objective targets must have h = {net.h} columns, got {objective.targets.shape[1]}")
     rows = np.concatenate([Xall, P])
     R = Xall.shape[0]
-    check_size((rows.shape[0], net.m), "train: features of the inputs and probe, shape (n, m)")
+    check_allocation((rows.shape[0], net.m),
+                     f"train: features of the inputs and probe, shape (n, m) = ({rows.shape[0]}, {net.m})")
     U, W = net.params()
     U, W = U.copy(), W.copy()
     grassmann_out = net.output == "grassmann"
