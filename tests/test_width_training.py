@@ -27,6 +27,8 @@ def objectives(X, Xp, Xn, Y):
         "contrastive-in-batch": tr.contrastive(X, Xp),
         "cosine": tr.cosine_contrastive(X, Xp, Xn),
         "cosine-in-batch": tr.cosine_contrastive(X, Xp),
+        "barlow": tr.barlow_twins(X, Xp),
+        "barlow-weighted": tr.barlow_twins(X, Xp, off_diagonal=0.3),
     }
 
 
@@ -52,12 +54,34 @@ def test_dot_product_losses_follow_the_ssl_conventions():
         assert np.isclose(obj.value_and_grad(obj.inputs @ W)[0], loss.value(W), rtol=1e-12)
 
 
+@pytest.mark.parametrize("off_diagonal", [1.0, 0.3, 0.0])
+def test_barlow_twins_on_the_outputs_is_the_ssl_loss_on_the_features(off_diagonal):
+    # f = W^T phi: the loss and its output-layer gradient are gd.ssl.barlow_twins on (phi(X), phi(X+))
+    X, Xp, _, _ = data(6, n=8, d=4)
+    net = TwoLayer(4, 12, 3, activation="tanh", rng=8)
+    obj = tr.barlow_twins(X, Xp, off_diagonal=off_diagonal)
+    loss = gd.ssl.barlow_twins((net.features(X), net.features(Xp)), off_diagonal=off_diagonal)
+    value, G = obj.value_and_grad(net(obj.inputs))
+    assert np.isclose(value, loss.value(net.W), rtol=1e-12)
+    assert np.allclose(net.features(obj.inputs).T @ G, loss.egrad(net.W), rtol=1e-10, atol=1e-14)
+
+
+def test_weighted_barlow_twins_is_refused_on_a_grassmannian_output_layer():
+    X, Xp, _, _ = data(7)
+    net = TwoLayer(3, 9, 2, output="grassmann", rng=9)
+    with pytest.raises(ValueError, match=r"objective: Barlow Twins with off_diagonal = 0\.5 is not"):
+        tr.train(net, tr.barlow_twins(X, Xp, off_diagonal=0.5), lr=0.1, steps=1, probe=X)
+    run = tr.train(net, tr.barlow_twins(X, Xp), lr=0.1, steps=1, probe=X)  # beta = 1: invariant
+    assert run.loss.shape == (2,)
+
+
+@pytest.mark.parametrize("loss", ["cosine", "barlow"])
 @pytest.mark.parametrize("output", ["free", "grassmann"])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_one_step_moves_each_layer_down_its_gradient(output, activation):
+def test_one_step_moves_each_layer_down_its_gradient(loss, output, activation):
     X, Xp, Xn, _ = data(1)
     net = TwoLayer(3, 9, 2, activation=activation, output=output, rng=2)
-    obj = tr.cosine_contrastive(X, Xp, Xn)
+    obj = tr.cosine_contrastive(X, Xp, Xn) if loss == "cosine" else tr.barlow_twins(X, Xp)
     lr = 1e-3
     run = tr.train(net, obj, lr=lr, steps=1, probe=X)
 
@@ -115,6 +139,7 @@ def test_dot_product_divergence_names_the_step():
         (lambda net, X: tr.train(net, tr.alignment(X, X), lr=0.1, steps=-1, probe=X), ValueError, "steps"),
         (lambda net, X: tr.train(net, tr.alignment(X, X), lr=0.1, steps=1, probe=np.ones((2, 4))),
          ValueError, "probe must have shape"),
+        (lambda net, X: tr.barlow_twins(X, X, off_diagonal=-1.0), ValueError, "off_diagonal"),
         (lambda net, X: tr.train(net, tr.alignment(X[:, :2], X[:, :2]), lr=0.1, steps=1, probe=X),
          ValueError, "objective inputs"),
         (lambda net, X: tr.train(net, tr.supervised(X, np.ones((4, 3))), lr=0.1, steps=1, probe=X),
@@ -123,7 +148,7 @@ def test_dot_product_divergence_names_the_step():
         (lambda net, X: tr.contrastive(X, X[:2]), ValueError, "Xp must have"),
         (lambda net, X: tr.train("net", tr.alignment(X, X), lr=0.1, steps=1, probe=X), TypeError, "net"),
     ],
-    ids=["objective", "lr", "steps", "probe-d", "inputs-d", "targets-h", "Y", "Xp", "net"],
+    ids=["objective", "lr", "steps", "probe-d", "off-diagonal", "inputs-d", "targets-h", "Y", "Xp", "net"],
 )
 def test_bad_input_names_the_argument(call, exc, match):
     X = np.random.default_rng(0).standard_normal((4, 3))

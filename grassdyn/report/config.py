@@ -123,7 +123,7 @@ transition_fraction = 0.2
 
 [ntk]
 # (f) a two-layer relu network trained by full-batch GD on n triplets of the model: relative NTK
-# change against the width for supervised MSE and three SSL losses; random features vs infinite width.
+# change against the width for supervised MSE and four SSL losses; random features vs infinite width.
 n = 16
 h = 2
 widths = [64, 128, 256, 512, 1024]
@@ -634,13 +634,13 @@ def _estimate_new_claims(cfg: dict[str, Any]) -> list[tuple[str, float, float]]:
     d = model["d"]
     c = cfg["ntk"]
     n, h, m = c["n"], c["h"], max(c["widths"])
-    # per width and seed: U (m, d), W (m, h) and the features (3n, m); four losses, each step a
+    # per width and seed: U (m, d), W (m, h) and the features (3n, m); five losses, each step a
     # forward and a backward pass over 3n inputs, and an NTK of the n probes per record
     steps = c["steps"] + c["long_steps"]
     records = steps / c["record_every"] + 2
     per_width = sum(c["widths"]) * (2.0 * 3 * n * (d + h) * steps + float(n) ** 2 * records)
     out.append((f"[ntk] widths = {c['widths']}, n = {n}, steps = {c['steps']}, seeds = {c['seeds']}",
-                (m * (d + h) + 3.0 * n * m + (3.0 * n) ** 2) * _FLOAT * 4, 4.0 * c["seeds"] * per_width))
+                (m * (d + h) + 3.0 * n * m + (3.0 * n) ** 2) * _FLOAT * 4, 5.0 * c["seeds"] * per_width))
     r, chunk = 3 * n, 1 << 16
     out.append((f"[ntk] rf_widths = {c['rf_widths']}, rf_seeds = {c['rf_seeds']}",
                 (r * r + r * min(max(c["rf_widths"]), chunk) + r * d) * _FLOAT * 4,

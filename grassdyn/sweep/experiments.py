@@ -1,9 +1,9 @@
-r"""The shipped experiments: SGD against the flow, finite samples, identifiability.
+r"""The shipped experiments: SGD against the flow, finite samples, identifiability, the NTK change.
 
 Each is one cell of a sweep: keyword parameters and ``rng`` (the cell's
 ``SeedSequence``) in, a few named scalars out, computed with the same
 functions the report uses (:mod:`grassdyn.compare`, :mod:`grassdyn.flows`,
-:mod:`grassdyn.sgd`). Conventions (docs/conventions.md): the content/style
+:mod:`grassdyn.sgd`, :mod:`grassdyn.width`). Conventions (docs/conventions.md): the content/style
 data model :class:`grassdyn.data.AugmentationModel` (content variances
 ``gc``, style ``gs``, the augmentation keeps a fraction ``rho`` of the
 style), quadratic SSL losses ``L = -1/2 tr(W^T C W)``, Oja's flow in
@@ -18,11 +18,12 @@ scales like ``sqrt(lr / B)`` (the stationary spread of a linearised SGD,
 Mandt, Hoffman & Blei 2017; :func:`grassdyn.compare.predict_fluctuation`),
 the finite-sample error like ``n^{-1/2}`` (Davis–Kahan), and the content
 subspace is the contrastive generator's top-k eigenspace exactly when
-``rho < rho* = min(gc) / max(gs)`` (von Kügelgen et al., NeurIPS 2021).
-
-``ntk_change`` (the change of the empirical NTK against the width) is not
-here yet: it needs :mod:`grassdyn.width`, which is being written on another
-branch; it registers the same way once that module is on main.
+``rho < rho* = min(gc) / max(gs)`` (von Kügelgen et al., NeurIPS 2021),
+and the relative change of the empirical NTK of a two-layer network trained
+by full-batch gradient descent falls like ``m^{-1/2}`` in the width for
+supervised training (lazy training: Jacot, Gabriel & Hongler 2018; Lee et
+al. 2019), the rate against which the report's ``ntk`` claim measures the
+SSL losses.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from grassdyn import compare, flows, grassmann, sgd, ssl
+from grassdyn import compare, flows, grassmann, sgd, ssl, width
 from grassdyn._validation import as_int, as_real, check_choice
 from grassdyn.data import AugmentationModel
 from grassdyn.sweep.registry import experiment
 
-__all__ = ["finite_samples", "identifiability", "sgd_deviation"]
+__all__ = ["finite_samples", "identifiability", "ntk_change", "sgd_deviation"]
 
 #: The quadratic SSL losses (those with a closed-form flow).
 LOSSES = {"contrastive": ssl.contrastive, "alignment": ssl.alignment}
@@ -261,4 +262,112 @@ def identifiability(
     return {
         "distance": float(compare.identifiability(run.final, model).distance[0]),
         "flow_distance": float(compare.identifiability(flow_end, model).distance),
+    }
+
+
+# -- the NTK change against the width ----------------------------------------------------------
+#: The objectives of :func:`grassdyn.width.train`, built from a cell's triplets and targets.
+NTK_LOSSES = {
+    "supervised": lambda X, Xp, Xn, Y, beta: width.supervised(X, Y),
+    "alignment": lambda X, Xp, Xn, Y, beta: width.alignment(X, Xp),
+    "contrastive": lambda X, Xp, Xn, Y, beta: width.contrastive(X, Xp, Xn),
+    "cosine_contrastive": lambda X, Xp, Xn, Y, beta: width.cosine_contrastive(X, Xp, Xn),
+    "barlow_twins": lambda X, Xp, Xn, Y, beta: width.barlow_twins(X, Xp, off_diagonal=beta),
+}
+
+
+def _check_ntk(p: Mapping[str, Any]) -> None:
+    as_real(p["rho"], "rho", low=0.0, high=1.0)
+    model = AugmentationModel(p["d"], p["content"], p["style"], p["rho"], p["noise"], rng=0)
+    loss = check_choice(p["loss"], "loss", tuple(NTK_LOSSES))
+    output = check_choice(p["output"], "output", width.OUTPUTS)
+    check_choice(p["activation"], "activation", width.ACTIVATIONS)
+    h = as_int(p["h"], "h", minimum=1)
+    if h > model.k:
+        raise ValueError(f"h must be <= the {model.k} content factors (the supervised targets), got {h}")
+    m = as_int(p["m"], "m", minimum=1)
+    if h > m:
+        raise ValueError(f"m must be >= h = {h}, got {m}")
+    as_int(p["n"], "n", minimum=2)
+    as_real(p["lr"], "lr", low=0.0, low_open=True)
+    steps = as_int(p["steps"], "steps", minimum=1)
+    n_times = as_int(p["n_times"], "n_times", minimum=2)
+    if steps % (n_times - 1):
+        raise ValueError(f"steps = {steps} must be a multiple of n_times - 1 = {n_times - 1} "
+                         "(ntk_change_t is recorded at n_times equally spaced steps)")
+    beta = as_real(p["off_diagonal"], "off_diagonal", low=0.0)
+    if loss == "barlow_twins" and output == "grassmann" and beta != 1.0:
+        raise ValueError(f"off_diagonal = {beta:g}: Barlow Twins on a Grassmannian output layer needs "
+                         "off_diagonal = 1 (otherwise it is not invariant under W -> W Q)")
+
+
+def _ntk_theory(parameters: Mapping[str, Any], x: str, y: str | None) -> dict[str, tuple[Any, ...]]:
+    if x == "m":
+        return {"∝ m^(-1/2) (lazy training)": ("power", "m", -0.5)}
+    return {}
+
+
+@experiment(
+    "ntk_change",
+    outputs=("ntk_change", "ntk_change_t", "linearisation_distance", "final_loss"),
+    plots=(("ntk_change", "m", "loss"), ("linearisation_distance", "m", "loss"), ("ntk_change", "m", "lr")),
+    theory=_ntk_theory,
+    validate=_check_ntk,
+)
+def ntk_change(
+    *,
+    m: int,
+    loss: str = "supervised",
+    output: str = "free",
+    lr: float = 0.2,
+    steps: int = 30,
+    n_times: int = 11,
+    n: int = 16,
+    h: int = 2,
+    activation: str = "relu",
+    off_diagonal: float = 1.0,
+    d: int = D,
+    content: Sequence[float] = CONTENT,
+    style: Sequence[float] = STYLE,
+    rho: float = RHO,
+    noise: float = NOISE,
+    model_seed: int = 0,
+    rng: np.random.SeedSequence,
+) -> dict[str, Any]:
+    """Train a width-``m`` two-layer network on both layers and measure how far it leaves the NTK picture.
+
+    The network and training of the report's ``ntk`` claim:
+    :class:`grassdyn.width.TwoLayer` (``f(x) = W^T sigma(U x / sqrt d) / sqrt m``,
+    output layer ``output``) trained by :func:`grassdyn.width.train`
+    (full-batch gradient descent, ``steps`` steps of ``lr``, so up to
+    ``t = steps x lr``) on ``n`` triplets ``(x, x+, x-)`` of the data model,
+    with the objective ``loss`` (supervised targets ``tanh`` of the first
+    ``h`` content coordinates; ``off_diagonal`` weighs Barlow Twins'
+    redundancy term); the NTK is taken on the ``n`` training inputs. Defaults
+    are those of the claim. A dot-product loss can diverge (it is unbounded
+    below): the cell then fails with :class:`grassdyn.sgd.DivergenceError`,
+    naming the step, and is recorded as failed.
+
+    Returns
+    -------
+    dict
+        ``ntk_change``: ``||Theta_t - Theta_0||_F / ||Theta_0||_F`` at the
+        end; ``ntk_change_t`` (``n_times``,): the same at steps
+        ``0, steps / (n_times - 1), ..., steps``; ``linearisation_distance``:
+        ``||f - f_lin||_F / ||f_lin||_F`` at the end, against the network
+        linearised around its initialisation (the NTK approximation);
+        ``final_loss``: the objective at the end.
+    """
+    data, init = rng.spawn(2)
+    model = _model(d, content, style, rho, noise, model_seed)
+    X, Xp, Xn = model.sample_triplets(n, np.random.default_rng(data))
+    Y = np.tanh(X @ model.content_basis[:, :h])
+    objective = NTK_LOSSES[loss](X, Xp, Xn, Y, off_diagonal)
+    net = width.TwoLayer(d, m, h, activation=activation, output=output, rng=np.random.default_rng(init))
+    run = width.train(net, objective, lr=lr, steps=steps, probe=X, record_every=steps // (n_times - 1))
+    return {
+        "ntk_change": float(run.ntk_change[-1]),
+        "ntk_change_t": run.ntk_change,
+        "linearisation_distance": float(run.linearisation_distance[-1]),
+        "final_loss": float(run.loss[-1]),
     }

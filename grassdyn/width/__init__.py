@@ -11,7 +11,7 @@ infinite-width limit, and full-batch training of both layers:
   :func:`infinite_width_flow`, :func:`infinite_width_limit` (kernel PCA);
 - :mod:`grassdyn.width.training`: :func:`train` (full-batch GD on both
   layers) and its objectives :func:`supervised`, :func:`alignment`,
-  :func:`contrastive`, :func:`cosine_contrastive`.
+  :func:`contrastive`, :func:`cosine_contrastive`, :func:`barlow_twins`.
 """
 
 from grassdyn.width.kernels import nngp, ntk_limit, tanh_quadrature_error
@@ -25,6 +25,7 @@ from grassdyn.width.random_features import (
 from grassdyn.width.training import (
     TrainResult,
     alignment,
+    barlow_twins,
     contrastive,
     cosine_contrastive,
     supervised,
@@ -38,6 +39,7 @@ __all__ = [
     "TrainResult",
     "TwoLayer",
     "alignment",
+    "barlow_twins",
     "contrastive",
     "cosine_contrastive",
     "infinite_width_flow",

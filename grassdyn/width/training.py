@@ -15,8 +15,17 @@ r"""Full-batch gradient descent on both layers, with the NTK change and the dist
   cosine-similarity losses of Anil, Esser & Ghoshdastidar (AAAI 2025,
   arXiv:2403.08673).
 
-Barlow Twins on ``f`` is left for the SSL-losses issue (InfoNCE, Barlow
-Twins, ...), whose losses it will take from :mod:`grassdyn.ssl`.
+- :func:`barlow_twins`: the loss of :func:`grassdyn.ssl.barlow_twins`
+  (:mod:`grassdyn.ssl.redundancy`) on the outputs, with the symmetrised
+  cross-correlation ``C_cc = sym(F^T G) / n`` of ``F = f(X)``, ``G = f(X+)``:
+  ``L = sum_ij omega_ij (C_cc - I)_ij^2``, ``omega = beta 1 1^T + (1 - beta) I``,
+  ``beta = off_diagonal``; ``dL/dF = (2/n) G (omega o (C_cc - I))`` and
+  ``dL/dG = (2/n) F (omega o (C_cc - I))``. With ``f(x) = W^T phi(x)`` it is
+  ``gd.ssl.barlow_twins((Phi, Phi+))`` at ``W``. For ``beta != 1`` it is not
+  invariant under ``W -> W Q`` (``Q`` in O(h)), so :func:`train` refuses it
+  with a Grassmannian output layer, as the Grassmannian flows of
+  :mod:`grassdyn.ssl` do. Fleissner, Anil & Ghoshdastidar (arXiv:2411.11176)
+  predict that its NTK becomes constant as the width grows.
 
 **Gradients** (``Z = X U^T / sqrt d``, ``Phi = sigma(Z) / sqrt m``, ``G = dL/dF``):
 ``dL/dW = Phi^T G`` and ``dL/dU = [(G W^T) o sigma'(Z)]^T X / sqrt(m d)``.
@@ -56,6 +65,7 @@ __all__ = [
     "Objective",
     "TrainResult",
     "alignment",
+    "barlow_twins",
     "contrastive",
     "cosine_contrastive",
     "supervised",
@@ -79,9 +89,12 @@ class Objective:
     kind: str
     targets: np.ndarray | None = None
     omega: np.ndarray | None = None
+    off_diagonal: float = 1.0
 
     @property
     def n(self) -> int:
+        if self.kind == "barlow":
+            return self.inputs.shape[0] // 2
         return self.inputs.shape[0] if self.omega is None else self.omega.shape[0]
 
     def value_and_grad(self, F: np.ndarray) -> tuple[float, np.ndarray]:
@@ -89,6 +102,14 @@ class Objective:
             R = F - self.targets
             n = F.shape[0]
             return float(0.5 * np.sum(R * R) / n), R / n
+        if self.kind == "barlow":
+            n, h = F.shape[0] // 2, F.shape[1]
+            a, b = F[:n], F[n:]
+            cross = a.T @ b
+            D = (cross + cross.T) / (2 * n) - np.eye(h)
+            weights = np.full((h, h), self.off_diagonal) + (1.0 - self.off_diagonal) * np.eye(h)
+            wD = weights * D
+            return float(np.sum(wD * D)), np.concatenate([(2.0 / n) * b @ wD, (2.0 / n) * a @ wD])
         n = self.omega.shape[0]
         a, b = F[:n], F[n:]
         scale = -1.0 / (2 * n)
@@ -160,6 +181,19 @@ def cosine_contrastive(X: object, Xp: object, Xn: object = None) -> Objective:
     return _pairwise("cosine_contrastive", "cosine", X, Xp, Xn, contrast=True)
 
 
+def barlow_twins(X: object, Xp: object, off_diagonal: float = 1.0) -> Objective:
+    """Barlow Twins ``sum_ij omega_ij (C_cc - I)_ij^2``, ``C_cc = sym(f(X)^T f(X+)) / n`` (module docstring).
+
+    The loss of :func:`grassdyn.ssl.barlow_twins` with the network outputs in
+    place of ``W^T x``; ``off_diagonal`` (``beta >= 0``) weighs the
+    redundancy-reduction term. With ``off_diagonal != 1`` :func:`train`
+    refuses a Grassmannian output layer (the loss is not invariant under ``W -> W Q``).
+    """
+    views = _views(X, Xp, None)
+    beta = as_real(off_diagonal, "off_diagonal", low=0.0)
+    return Objective("barlow_twins", np.concatenate(views), "barlow", off_diagonal=beta)
+
+
 @dataclass(frozen=True, eq=False)
 class TrainResult:
     """A training run, recorded every ``record_every`` steps.
@@ -211,8 +245,8 @@ def train(
     ----------
     net : TwoLayer
     objective : Objective
-        From :func:`supervised`, :func:`alignment`, :func:`contrastive` or
-        :func:`cosine_contrastive`.
+        From :func:`supervised`, :func:`alignment`, :func:`contrastive`,
+        :func:`cosine_contrastive` or :func:`barlow_twins`.
     lr : float
         Learning rate, ``> 0``; step ``k`` is at time ``t = k lr``.
     steps : int
@@ -251,6 +285,12 @@ def train(
     steps = as_int(steps, "steps", minimum=0)
     record_every = as_int(record_every, "record_every", minimum=1)
     as_rng(rng)
+    if net.output == "grassmann" and objective.kind == "barlow" and objective.off_diagonal != 1.0:
+        raise ValueError(
+            f"objective: Barlow Twins with off_diagonal = {objective.off_diagonal:g} is not invariant under "
+            "W -> W Q, so it defines no loss on a Grassmannian output layer; use off_diagonal = 1 or "
+            "output='free'"
+        )
     P = net.inputs(probe, "probe")
     Xall = net.inputs(objective.inputs, "objective inputs")
     if objective.targets is not None and objective.targets.shape[1] != net.h:
