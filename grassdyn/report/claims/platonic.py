@@ -54,7 +54,10 @@ latent directions by a score):
   with BYOL's target ``a`` the pair ``(delta, delta_a)`` has trace
   ``-(sigma_k p_j^2 + eta + beta) < 0`` and determinant ``-beta g_k(p_j)``:
   the same condition for every EMA rate ``beta``). :func:`predictor_optima`
-  enumerates the ``S`` that pass. Since ``g_j(p_j) = 0``,
+  enumerates the ``S`` that pass. Within ``span U_S`` the columns and the
+  predictor's off-diagonal entries mix; that block is not derived here but
+  checked in the tests through the Jacobian of the field (its only zero
+  eigenvalues are the ``h(h-1)/2`` of the orbit ``W R``, ``R^T Wp R``). Since ``g_j(p_j) = 0``,
   ``g_k(p_j) = p_j ((m_k - m_j) - (sigma_k - sigma_j) p_j)``; for a content
   ``j`` (``p_j < m_j / sigma_j < 1``) and a style ``k`` this is
   ``p_j (gs (rho - p_j) - gc (1 - p_j)) < 0`` whenever ``rho gs < gc``, and for a
@@ -78,7 +81,8 @@ latent directions by a score):
 
 So below ``rho*`` all optima coincide with the content; above it the
 quadratic losses and Barlow Twins take a style direction while the
-normalised losses (spectral contrastive, InfoNCE, VICReg) keep the content:
+normalised losses (spectral contrastive, InfoNCE, VICReg) and, at the
+report's weight decay, SimSiam and BYOL keep the content:
 the "Platonic" agreement holds only below ``rho*``. Barlow Twins is reported,
 not checked: under SGD the O(1/B) bias of its minibatch loss keeps ``C_cc``
 below ``I`` (claim ``stepwise``), so the modes it has not learned keep growing
@@ -351,16 +355,32 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "temperatures": taus,
         "temperature_remainder": rem,
     }
+    pm = [labels.index(f"{name} sgd") for name in PREDICTOR_METHODS]
+
+    def _optimum(side: dict[str, Any], m: int) -> str:
+        if not side["optimum_unique"][m]:
+            count = side["predictor_stable_points"][m - pm[0]]
+            return f"{count} stable non-collapsed fixed points (not checked)"
+        return "the content" if side["optimum_to_content"][m] < 1e-6 else "not the content"
+
     statement = (
         f"Alignment, contrastive, spectral contrastive, InfoNCE (dot, tau = {c['temperature']:g}), Barlow "
-        f"Twins and VICReg, each trained with SGD and Adam from the same {c['seeds']} starts (h = {h}). "
+        f"Twins and VICReg, each trained with SGD and Adam from the same {c['seeds']} starts (h = {h}), and "
+        "SimSiam and BYOL with SGD only (grassdyn.dynamics has no Adam for a loss that carries a predictor "
+        f"and a target) at weight decay {content_weight_decay(cfg):.3g}, a fraction "
+        f"{c['predictor_decay_fraction']:g} of the smallest content threshold. "
+        "Their derived population optimum (the stable non-collapsed fixed point, module docstring) is "
+        f"{_optimum(below, pm[0])} below rho* and {_optimum(above, pm[0])} above it (SimSiam; BYOL: "
+        f"{_optimum(below, pm[1])}, {_optimum(above, pm[1])}). "
         f"Below rho* = {rho_star:.3g} (rho = {rhos[0]:g}) every loss whose population optimum is the content "
         "subspace, with either optimiser, lands within pi/4 of it. Barlow Twins, whose "
         "minimisers are not unique (reported, not checked), ends at median distances "
         f"{np.median(below['to_content'][bt[0]]):.2f} (SGD) and "
         f"{np.median(below['to_content'][bt[1]]):.2f} (Adam) from it. Above "
         f"rho* (rho = {rhos[1]:g}) the methods disagree: only {', '.join(agree) or 'none'} keep the content, "
-        "as derived (module docstring)."
+        "as derived (module docstring). Median distances to the content below and above rho*: SimSiam "
+        f"{np.median(below['to_content'][pm[0]]):.3f}, {np.median(above['to_content'][pm[0]]):.3f}; BYOL "
+        f"{np.median(below['to_content'][pm[1]]):.3f}, {np.median(above['to_content'][pm[1]]):.3f}."
     )
     return ClaimResult(NAME, TITLE, statement, checks, data)
 
@@ -391,5 +411,6 @@ def figure(data: dict[str, Any]) -> Figure:
                         color="w" if M[i, j] < 0.8 else "k")
         side_txt = "<" if key == "below" else ">"
         ax.set_title(f"rho = {rho:g} {side_txt} rho* = {data['rho_star']:.3g}: median distance (rad)")
+    fig.suptitle("SimSiam and BYOL: SGD only (no Adam for a state-carrying loss)", fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.7, label="geodesic distance ||theta||_2")
     return fig
