@@ -392,7 +392,7 @@ def _largest_median(x: np.ndarray) -> float:
 def figure(data: dict[str, Any]) -> Figure:
     """Principal-angle distances between the learned subspaces and the content, below and above rho*."""
     labels = [*data["labels"], "content"]
-    fig = Figure(figsize=(13.0, 6.0), layout="constrained")
+    fig = Figure(figsize=(13.5, 7.0), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, key, rho in zip(axes, ("below", "above"), data["rhos"], strict=True):
         side = data[key]
