@@ -11,6 +11,7 @@ from grassdyn import grassmann, ssl
 from grassdyn import theory_predictor as tp
 from grassdyn.data import AugmentationModel
 from grassdyn.report.claims import platonic
+from grassdyn.report.claims._base import build_model
 from grassdyn.report.config import ConfigError, load_config, loads_config
 from grassdyn.report.progress import Progress
 
@@ -109,9 +110,9 @@ def test_the_report_model_has_the_content_as_its_only_optimum_on_both_sides():
     cfg = load_config()
     c = cfg["platonic"]
     for rho in (c["rho_below"], c["rho_above"]):
-        model = AugmentationModel(16, [5.0, 3.0, 2.0], [4.0, 2.0, 1.0], rho, 0.2, rng=0)
+        model = build_model(cfg, rho)
         for name in platonic.PREDICTOR_METHODS:
-            found = platonic.predictor_optima(platonic.make_predictor_loss(name, model, cfg), 3)
+            found = platonic.predictor_optima(platonic.make_predictor_loss(name, model, cfg), model.k)
             assert len(found) == 1
             assert grassmann.distance(found[0], model.content_basis) < 1e-8
 
