@@ -195,6 +195,12 @@ adam_lr = 0.005
 adam_lr_grassmann = 0.02
 init_scale = 0.01
 temperature = 0.5
+# SimSiam and BYOL (SGD only): weight decay as a fraction of the smallest content threshold
+# min gc^2 / (4 (gc + noise^2)), from the Haar frames at this scale, their own learning rate, BYOL's EMA.
+predictor_decay_fraction = 0.25
+predictor_init_scale = 1.0
+predictor_lr = 0.05
+byol_ema = 0.9
 """
 
 #: Overrides applied to the defaults by ``--quick``: the same checks on fewer points.
@@ -407,6 +413,11 @@ SPEC: dict[str, dict[str, Field]] = {
         "adam_lr_grassmann": _f("learning rate of Riemannian Adam", 0.0, open_=True),
         "init_scale": _f("scale of the start on the unconstrained model (a small start)", 0.0, open_=True),
         "temperature": _f("InfoNCE's temperature", 0.0, open_=True),
+        "predictor_decay_fraction": _f("SimSiam/BYOL weight decay / the smallest content threshold", 0.0, 1.0,
+                                       open_=True),
+        "predictor_init_scale": _f("scale of the SimSiam/BYOL start (the same Haar frames)", 0.0, open_=True),
+        "predictor_lr": _f("learning rate of SimSiam/BYOL's SGD", 0.0, open_=True),
+        "byol_ema": _f("BYOL's target momentum per step", 0.0, 1.0),
     },
     "stability": {
         "eigenvalues": Field("int_list", "integer eigenvalues of a small diagonal generator", None),
@@ -522,6 +533,10 @@ def _check_consistency(cfg: dict[str, Any]) -> None:
             f"[platonic] rho_below = {plat['rho_below']!r}, rho_above = {plat['rho_above']!r}: must lie on "
             f"either side of rho* = min(content) / max(style) = {rho_star:.4g}"
         )
+    for key, why in (("predictor_decay_fraction", "at or above the content threshold every content direction "
+                      "collapses"), ("byol_ema", "ema = 1 never moves BYOL's target")):
+        if plat[key] >= 1.0:
+            raise ConfigError(f"[platonic] {key} = {plat[key]!r}: must be < 1 ({why})")
     rhos = cfg["identifiability"]["rhos"]
     if len(rhos) < 2 or sorted(rhos) != rhos:
         raise ConfigError(f"[identifiability] rhos = {rhos}: must be at least 2 values, increasing")
@@ -668,10 +683,10 @@ def _estimate_new_claims(cfg: dict[str, Any]) -> list[tuple[str, float, float]]:
     k = len(model["content"])
     B = c["batch_size"]
     mem, work = _sgd_cost(c["seeds"], c["steps"], B, d, k, 2)
-    # six losses, two optimisers, two rhos; InfoNCE adds B^2 h per step for its similarity matrix
+    # six losses with two optimisers and SimSiam/BYOL with SGD, two rhos; InfoNCE adds B^2 h per step
     out.append((f"[platonic] steps = {c['steps']}, batch_size = {B}, seeds = {c['seeds']}",
                 mem + c["seeds"] * B * B * _FLOAT,
-                24.0 * (work + c["seeds"] * c["steps"] * float(B) * B * k)))
+                28.0 * (work + c["seeds"] * c["steps"] * float(B) * B * k)))
     return out
 
 

@@ -232,6 +232,9 @@ _PLATONIC_SIDE = _object({
     "to_content": _array(2),                 # (methods, seeds)
     "to_optimum": _array(2),                 # (methods, seeds) to each method's predicted optimum
     "optimum_to_content": _array(1),         # (methods,)
+    "optimum_unique": _array(1, _BOOL),      # (methods,) a unique population optimum (checked)
+    "predictor_stable_points": _array(1, _INT),  # SimSiam, BYOL: number of stable non-collapsed fixed points
+    "condition": _array(2),                  # (methods, seeds) s_min / s_max of the final W
 })
 DATA["platonic"] = _object({
     "labels": _array(1, _STR),               # "<loss> <optimizer>"
