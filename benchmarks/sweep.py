@@ -97,7 +97,7 @@ def main() -> None:
                         help="fewer cells, thread workers: a smoke test of the script")
     args = parser.parse_args()
     n_cells = 100 if args.quick else 1000
-    cpu_cells, steps, repeats = (8, 60, 1) if args.quick else (24, 300, 3)
+    cpu_cells, steps, repeats = (8, 60, 1) if args.quick else (24, 3000, 3)
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
