@@ -116,6 +116,7 @@ DATA: dict[str, dict[str, Any]] = {
         "sgd_deviation": _array(2),          # minibatch SGD: max_t distance to the flow, (lr, seeds)
         "gd_order": _NUMBER,                 # fitted slope of log deviation on log lr
         "sgd_order": _NUMBER,
+        "sgd_order_predicted": _NUMBER,       # the linearisation's slope over the same lrs (1/2 as lr -> 0)
         "batch_size": _INT,
     }, extra=True),
     "width_independence": _object({

@@ -15,6 +15,18 @@ is fitted with that first correction term, ``log e = c + p log lr + b lr``,
 and the interval is the fit's. SGD's deviation, one per seed and learning
 rate, is summarised per lr by the mean of its logarithm, and the slope is
 bootstrapped over the seeds (:func:`grassdyn.report.checks.bootstrap_slope`).
+
+SGD's exponent is likewise 1/2 only as ``lr -> 0``. The linearisation of
+:func:`grassdyn.compare.predict_fluctuation` is exact in ``lr`` for the
+discrete recursion: each mode's stationary variance is
+``lr E[zeta^2] / (a (2 - lr a))``, whose factor ``1 / (2 - lr a)`` grows with
+``lr`` and steepens the log-log slope over a range of learning rates (by
+about 0.02 at the default lrs 0.01-0.08, gaps ``a`` up to 5). The check's
+prediction is therefore the slope of that linearised spread over the same
+learning rates, ``1/2`` plus this derived finite-``lr`` correction, not
+``1/2`` itself; both are reported. Measured over six configuration seeds
+before this correction, the exponent was 0.52-0.56 and one seed's interval
+excluded 1/2.
 """
 
 from __future__ import annotations
@@ -64,14 +76,15 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
     gd = slope_interval(log_lr, np.log(gd_dev), corrections=np.asarray(lrs))
     sgd_fit = bootstrap_slope(log_lr, np.log(sgd_dev), np.mean, rng=rng)
     gd_order, sgd_order = gd.estimate, sgd_fit.estimate
+    sgd_predicted = finite_lr_order(loss, h, lrs, c["batch_size"], seed=cfg["seed"])
     fraction = c["order_fraction"]
     checks = [
         Check("order in lr of exact GD's deviation from the flow (fit with the correction b lr)", gd,
               GD_ORDER, "within", effect=GD_ORDER, fraction=fraction,
               why=_why(GD_ORDER, fraction, SGD_ORDER)),
-        Check(f"order in lr of minibatch SGD's deviation (B = {c['batch_size']}, mean log over seeds)",
-              sgd_fit, SGD_ORDER, "within", effect=SGD_ORDER, fraction=fraction,
-              why=_why(SGD_ORDER, fraction, GD_ORDER)),
+        Check(f"order in lr of minibatch SGD's deviation (B = {c['batch_size']}, mean log over seeds), "
+              f"against 1/2 with the linearisation's finite-lr correction", sgd_fit, sgd_predicted, "within",
+              effect=SGD_ORDER, fraction=fraction, why=_why(SGD_ORDER, fraction, GD_ORDER)),
     ]
     data = {
         "lrs": lrs,
@@ -82,15 +95,30 @@ def compute(cfg: dict[str, Any], progress: Progress) -> ClaimResult:
         "sgd_deviation": sgd_dev,
         "gd_order": gd_order,
         "sgd_order": sgd_order,
+        "sgd_order_predicted": sgd_predicted,
         "batch_size": c["batch_size"],
     }
     statement = (
         f"From one start (h = {h}), exact Riemannian GD and minibatch SGD (B = {c['batch_size']}, "
         f"{c['seeds']} seeds) at learning rates {', '.join(f'{lr:g}' for lr in lrs)} are compared with "
         "the closed-form flow at `t = step x lr`: GD's largest deviation shrinks like `lr`, SGD's like "
-        "`lr^(1/2)`."
+        f"`lr^(1/2)`; over these learning rates the exact discrete-time linearisation predicts SGD's local "
+        f"exponent {sgd_predicted:.3f} (1/2 as lr -> 0), measured {sgd_order:.3f}."
     )
     return ClaimResult(NAME, TITLE, statement, checks, data)
+
+
+def finite_lr_order(loss: Any, h: int, lrs: list[float], batch_size: int, *, seed: int) -> float:
+    """Least-squares slope of ``log sqrt(E dist^2)`` on ``log lr`` of the linearised stationary spread.
+
+    :func:`grassdyn.compare.predict_fluctuation` at each learning rate, with
+    one noise estimate shared by all of them (the same minibatches), so the
+    slope carries only the exact ``lr`` dependence of the discrete recursion:
+    ``1/2`` as ``lr -> 0``.
+    """
+    spread = [compare.predict_fluctuation(loss, h, lr=lr, batch_size=batch_size, rng=seed).mean_sq_distance
+              for lr in lrs]
+    return float(np.polyfit(np.log(lrs), 0.5 * np.log(spread), 1)[0])
 
 
 def _why(order: float, fraction: float, other: float) -> str:
