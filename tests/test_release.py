@@ -98,6 +98,7 @@ def test_wheel_installs_and_runs_on_its_own(tmp_path):
     missing = sorted(_package_files() - in_wheel)
     assert not missing, f"package files missing from {wheel.name}: {missing}"
     assert "grassdyn/py.typed" in in_wheel
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel), "LICENSE not in the wheel"
 
     # Nothing of the source tree may leak in: no PYTHONPATH (with it, pip would even take the
     # source tree's grassdyn.egg-info, which the build leaves, for an installed grassdyn).
