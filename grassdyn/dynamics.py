@@ -51,6 +51,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 
 from grassdyn._validation import as_int, as_real, as_times, check_choice
+from grassdyn.integrators import MAX_STEPS
 from grassdyn.trajectory import Trajectory
 
 __all__ = ["integrate", "simulate"]
@@ -274,7 +275,7 @@ def integrate(
     atol: float = 1e-10,
     step: float | None = None,
     first_step: float | None = None,
-    max_steps: int = 100_000,
+    max_steps: int = MAX_STEPS,
     record: str = "t",
 ) -> Trajectory:
     """Integrate the ODE of a state-carrying loss (called by :func:`grassdyn.flows.integrate`).
