@@ -34,16 +34,19 @@ from grassdyn._validation import as_float_array, as_times
 from grassdyn.trajectory import Trajectory
 
 __all__ = [
+    "COLORS",
     "collapse",
     "distance_to_limit",
     "exp_label",
     "identifiability",
     "log_scale",
     "scaling",
+    "seed_band",
     "width_independence",
 ]
 
-_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: The colour cycle of every grassdyn figure (Okabe & Ito's colour-blind-safe palette).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.6)) -> Axes:
@@ -81,8 +84,21 @@ def _curve(name: str, t: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarra
     return t, y
 
 
-def _line_band(ax: Axes, x: np.ndarray, y: np.ndarray, color: str, label: str, **kw: Any) -> None:
-    """A line, or for ``y`` of shape ``(S, T)`` its median with the range over seeds as a band."""
+def seed_band(ax: Axes, x: np.ndarray, y: np.ndarray, color: str, label: str, **kw: Any) -> None:
+    """A line, or for ``y`` of shape ``(S, T)`` its median with the range over the ``S`` seeds as a band.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    x : array, shape (T,)
+    y : array, shape (T,) or (S, T)
+    color : str
+    label : str
+        Legend label; for seeds it gains "(median, range of S seeds)".
+    **kw
+        Passed to ``Axes.plot`` (``marker=``, ``linestyle=``, ...).
+    """
     if y.ndim == 1:
         ax.plot(x, y, color=color, label=label, **kw)
         return
@@ -175,7 +191,7 @@ def distance_to_limit(
         # (dotted, on top) stays visible
         style = {"linestyle": ":" if i == 1 else "-", "linewidth": {0: 3.5, 1: 2.0}.get(i, 1.4),
                  "alpha": 0.45 if i == 0 else 1.0, "zorder": 3 if i == 1 else 2}
-        _line_band(ax, t, np.maximum(y, 1e-300), _COLORS[i % len(_COLORS)], str(label), **style)
+        seed_band(ax, t, np.maximum(y, 1e-300), COLORS[i % len(COLORS)], str(label), **style)
     if rate is not None:
         _rate_line(ax, *first, float(rate), f"predicted rate {exp_label(rate)}")
     log_scale(ax)
@@ -236,13 +252,13 @@ def collapse(
     ax_sv, ax_er = fig.subplots(1, 2)
     for k, (label, run) in enumerate(runs.items()):
         t, sv, er = _collapse_data(label, run)
-        color = _COLORS[k % len(_COLORS)]
+        color = COLORS[k % len(COLORS)]
         ratio = sv / sv[..., :1]
         for i in range(1, ratio.shape[-1]):
             y = _flatten_seeds(ratio[..., i])
-            _line_band(ax_sv, t, y, color, f"{label}: $\\sigma_{{{i + 1}}}/\\sigma_1$" if i == 1 else "_",
+            seed_band(ax_sv, t, y, color, f"{label}: $\\sigma_{{{i + 1}}}/\\sigma_1$" if i == 1 else "_",
                        linestyle=("-", "--", ":", "-.")[(i - 1) % 4])
-        _line_band(ax_er, t, _flatten_seeds(er), color, str(label))
+        seed_band(ax_er, t, _flatten_seeds(er), color, str(label))
     log_scale(ax_sv)
     ax_sv.set_xlabel("flow time $t$")
     ax_sv.set_ylabel("$\\sigma_i / \\sigma_1$ (i = 2 solid, 3 dashed, ...)")
@@ -283,13 +299,13 @@ def width_independence(
         raise ValueError("runs must hold at least one width")
     ax = _axes(ax)
     for i, (h, run) in enumerate(runs.items()):
-        color = _COLORS[i % len(_COLORS)]
+        color = COLORS[i % len(COLORS)]
         limit = None if limits is None else limits.get(h)
         t, y = _distance_curve(f"h = {h}", run, limit)
         if h not in rates:
             raise ValueError(f"rates has no entry for width h = {h}")
         # the data wide and pale, the prediction dashed and dark on top of it
-        _line_band(ax, t, np.maximum(y, 1e-300), color, f"$h = {h}$", linewidth=3.0, alpha=0.45)
+        seed_band(ax, t, np.maximum(y, 1e-300), color, f"$h = {h}$", linewidth=3.0, alpha=0.45)
         _rate_line(ax, t, y, float(rates[h]), f"predicted {exp_label(rates[h])}", color=color)
     log_scale(ax)
     ax.set_xlabel("flow time $t$")
@@ -359,7 +375,7 @@ def scaling(
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("x and y must be positive for a log-log plot")
     ax = _axes(ax)
-    color = _COLORS[int(color_index) % len(_COLORS)]
+    color = COLORS[int(color_index) % len(COLORS)]
     med = np.median(y, axis=1) if y.ndim == 2 else y
     slope = _fit_slope(x, med) if fitted_slope is None else float(fitted_slope)
     ax.plot(x, med, marker=marker, linestyle=linestyle, color=color,
@@ -427,7 +443,7 @@ def identifiability(
         # curves that agree (the flow at two horizons far from rho*) stay visible
         style = {"linestyle": (0, (4, 2)) if i == 1 else "-", "linewidth": {0: 3.5}.get(i, 1.4),
                  "alpha": 0.45 if i == 0 else 1.0, "zorder": 3 if i == 1 else 2}
-        _line_band(ax, r, y.T, _COLORS[i % len(_COLORS)], str(label), marker="o", markersize=3, **style)
+        seed_band(ax, r, y.T, COLORS[i % len(COLORS)], str(label), marker="o", markersize=3, **style)
     if transition is not None:
         ax.axvline(transition, color="0.3", linestyle="--", label=f"predicted $\\rho^* = {transition:.3g}$")
     if measured_transition is not None:
@@ -620,7 +636,7 @@ def sweep_lines(
     ax = _axes(ax)
     groups = [(None, da)] if hue is None else [(v, da.sel({hue: v})) for v in ds[hue].values]
     for i, (value, sub) in enumerate(groups):
-        color = _COLORS[i % len(_COLORS)]
+        color = COLORS[i % len(COLORS)]
         vals = np.asarray(sub.transpose(x, ...).values, dtype=float).reshape(xc.size, -1)
         finite = np.isfinite(vals).any(axis=1)
         with np.errstate(all="ignore"):

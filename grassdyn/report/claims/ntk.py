@@ -290,14 +290,14 @@ def figure(data: dict[str, Any]) -> Figure:
     ax_m, ax_t, ax_rf = fig.subplots(1, 3)
     widths = np.asarray(data["widths"], dtype=float)
     t = np.asarray(data["t"], dtype=float)
-    colors = plotting._COLORS
+    colors = plotting.COLORS
     for i, (key, label) in enumerate(zip(data["losses"], data["labels"], strict=True)):
         y = np.asarray(data["change"][key])
         est = data["exponents"][key][0]
-        plotting._line_band(ax_m, widths, y, colors[i], f"{label}: slope {est:.2f}", marker="o")
-        plotting._line_band(ax_t, t[1:], np.asarray(data["change_t"][key])[:, 1:], colors[i], label)
+        plotting.seed_band(ax_m, widths, y, colors[i], f"{label}: slope {est:.2f}", marker="o")
+        plotting.seed_band(ax_t, t[1:], np.asarray(data["change_t"][key])[:, 1:], colors[i], label)
     long_label = f"Grassmannian output at t = {data['long_t'][-1]:g}: slope {data['long_exponent'][0]:.2f}"
-    plotting._line_band(ax_m, widths, np.asarray(data["long_change"]), colors[len(data["losses"])],
+    plotting.seed_band(ax_m, widths, np.asarray(data["long_change"]), colors[len(data["losses"])],
                         long_label, marker="^", linestyle=":")
     ref = np.median(np.asarray(data["change"]["supervised"]), axis=0)[0] * (widths / widths[0]) ** -0.5
     ax_m.plot(widths, ref, "k--", linewidth=0.8, label="$m^{-1/2}$")
@@ -314,9 +314,9 @@ def figure(data: dict[str, Any]) -> Figure:
     ax_t.legend(fontsize="xx-small")
     rw = np.asarray(data["rf_widths"], dtype=float)
     rd = np.asarray(data["rf_distance"])
-    plotting._line_band(ax_rf, rw, rd, colors[4], f"t = {data['rf_time']:g}: slope {data['rf_slope'][0]:.2f}",
+    plotting.seed_band(ax_rf, rw, rd, colors[4], f"t = {data['rf_time']:g}: slope {data['rf_slope'][0]:.2f}",
                         marker="o")
-    plotting._line_band(ax_rf, rw, np.asarray(data["rf_limit_distance"]), colors[5],
+    plotting.seed_band(ax_rf, rw, np.asarray(data["rf_limit_distance"]), colors[5],
                         f"t = {data['rf_long_time']:g} vs kernel PCA: slope {data['rf_limit_slope'][0]:.2f}",
                         marker="s")
     ax_rf.plot(rw, np.median(rd, axis=0)[0] * (rw / rw[0]) ** -0.5, "k--", linewidth=0.8, label="$m^{-1/2}$")
