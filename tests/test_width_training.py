@@ -166,3 +166,22 @@ def test_the_width_benchmark_runs_in_quick_mode():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "random_features_flow" in result.stdout and "speed-up" in result.stdout
+
+
+def test_objective_by_name_is_the_named_constructor():
+    rng = np.random.default_rng(7)
+    X, Xp, Xn, Y = (rng.standard_normal((6, 3)) for _ in range(4))
+    F = rng.standard_normal((18, 2))
+    direct = {"supervised": tr.supervised(X, Y[:, :2]), "alignment": tr.alignment(X, Xp),
+              "contrastive": tr.contrastive(X, Xp, Xn),
+              "cosine_contrastive": tr.cosine_contrastive(X, Xp, Xn),
+              "barlow_twins": tr.barlow_twins(X, Xp, off_diagonal=0.3)}
+    assert set(direct) == set(tr.OBJECTIVES)
+    for name, expected in direct.items():
+        got = tr.objective(name, X, Xp, Xn, Y[:, :2], off_diagonal=0.3)
+        rows = got.inputs.shape[0]
+        assert got.name == expected.name
+        np.testing.assert_array_equal(got.inputs, expected.inputs)
+        np.testing.assert_array_equal(got.value_and_grad(F[:rows])[1], expected.value_and_grad(F[:rows])[1])
+    with pytest.raises(ValueError, match="name"):
+        tr.objective("triplet", X, Xp)

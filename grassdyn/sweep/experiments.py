@@ -266,20 +266,10 @@ def identifiability(
 
 
 # -- the NTK change against the width ----------------------------------------------------------
-#: The objectives of :func:`grassdyn.width.train`, built from a cell's triplets and targets.
-NTK_LOSSES = {
-    "supervised": lambda X, Xp, Xn, Y, beta: width.supervised(X, Y),
-    "alignment": lambda X, Xp, Xn, Y, beta: width.alignment(X, Xp),
-    "contrastive": lambda X, Xp, Xn, Y, beta: width.contrastive(X, Xp, Xn),
-    "cosine_contrastive": lambda X, Xp, Xn, Y, beta: width.cosine_contrastive(X, Xp, Xn),
-    "barlow_twins": lambda X, Xp, Xn, Y, beta: width.barlow_twins(X, Xp, off_diagonal=beta),
-}
-
-
 def _check_ntk(p: Mapping[str, Any]) -> None:
     as_real(p["rho"], "rho", low=0.0, high=1.0)
     model = AugmentationModel(p["d"], p["content"], p["style"], p["rho"], p["noise"], rng=0)
-    loss = check_choice(p["loss"], "loss", tuple(NTK_LOSSES))
+    loss = check_choice(p["loss"], "loss", width.OBJECTIVES)
     output = check_choice(p["output"], "output", width.OUTPUTS)
     check_choice(p["activation"], "activation", width.ACTIVATIONS)
     h = as_int(p["h"], "h", minimum=1)
@@ -362,7 +352,7 @@ def ntk_change(
     model = _model(d, content, style, rho, noise, model_seed)
     X, Xp, Xn = model.sample_triplets(n, np.random.default_rng(data))
     Y = np.tanh(X @ model.content_basis[:, :h])
-    objective = NTK_LOSSES[loss](X, Xp, Xn, Y, off_diagonal)
+    objective = width.objective(loss, X, Xp, Xn, Y, off_diagonal=off_diagonal)
     net = width.TwoLayer(d, m, h, activation=activation, output=output, rng=np.random.default_rng(init))
     run = width.train(net, objective, lr=lr, steps=steps, probe=X, record_every=steps // (n_times - 1))
     return {

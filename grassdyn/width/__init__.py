@@ -23,17 +23,20 @@ from grassdyn.width.random_features import (
     random_features_flow,
 )
 from grassdyn.width.training import (
+    OBJECTIVES,
     TrainResult,
     alignment,
     barlow_twins,
     contrastive,
     cosine_contrastive,
+    objective,
     supervised,
     train,
 )
 
 __all__ = [
     "ACTIVATIONS",
+    "OBJECTIVES",
     "OUTPUTS",
     "RepresentationFlow",
     "TrainResult",
@@ -46,6 +49,7 @@ __all__ = [
     "infinite_width_limit",
     "nngp",
     "ntk_limit",
+    "objective",
     "random_features_flow",
     "supervised",
     "tanh_quadrature_error",

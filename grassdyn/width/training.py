@@ -56,18 +56,20 @@ from typing import Any
 import numpy as np
 
 from grassdyn import grassmann
-from grassdyn._validation import as_float_array, as_int, as_real, as_rng, check_allocation
+from grassdyn._validation import as_float_array, as_int, as_real, as_rng, check_allocation, check_choice
 from grassdyn.sgd import DivergenceError
 from grassdyn.width.network import TwoLayer, inputs
 
 __all__ = [
     "DIVERGENCE_FACTOR",
+    "OBJECTIVES",
     "Objective",
     "TrainResult",
     "alignment",
     "barlow_twins",
     "contrastive",
     "cosine_contrastive",
+    "objective",
     "supervised",
     "train",
 ]
@@ -192,6 +194,32 @@ def barlow_twins(X: object, Xp: object, off_diagonal: float = 1.0) -> Objective:
     views = _views(X, Xp, None)
     beta = as_real(off_diagonal, "off_diagonal", low=0.0)
     return Objective("barlow_twins", np.concatenate(views), "barlow", off_diagonal=beta)
+
+
+#: The objectives :func:`objective` builds by name.
+OBJECTIVES = ("supervised", "alignment", "contrastive", "cosine_contrastive", "barlow_twins")
+
+
+def objective(
+    name: str, X: object, Xp: object, Xn: object = None, Y: object = None, *, off_diagonal: float = 1.0
+) -> Objective:
+    """The objective ``name`` (one of :data:`OBJECTIVES`) on triplets ``(X, Xp, Xn)`` and targets ``Y``.
+
+    One entry point for code that chooses the loss by name (the report's
+    ``ntk`` claim, the ``ntk_change`` sweep experiment): ``Y`` is used by
+    ``"supervised"`` only, ``Xn`` by the contrastive losses, ``off_diagonal``
+    by ``"barlow_twins"``.
+    """
+    name = check_choice(name, "name", OBJECTIVES)
+    if name == "supervised":
+        return supervised(X, Y)
+    if name == "alignment":
+        return alignment(X, Xp)
+    if name == "contrastive":
+        return contrastive(X, Xp, Xn)
+    if name == "cosine_contrastive":
+        return cosine_contrastive(X, Xp, Xn)
+    return barlow_twins(X, Xp, off_diagonal=off_diagonal)
 
 
 @dataclass(frozen=True, eq=False)

@@ -63,14 +63,13 @@ LOSSES = {
 RF_SLOPE = -0.5
 
 
+#: The objective of grassdyn.width each of :data:`LOSSES` trains.
+OBJECTIVE_OF = {"supervised": "supervised", "dot": "contrastive", "cosine": "cosine_contrastive",
+                "barlow": "barlow_twins", "grassmann": "contrastive"}
+
+
 def _objective(key: str, X: np.ndarray, Xp: np.ndarray, Xn: np.ndarray, Y: np.ndarray) -> training.Objective:
-    if key == "supervised":
-        return training.supervised(X, Y)
-    if key == "cosine":
-        return training.cosine_contrastive(X, Xp, Xn)
-    if key == "barlow":
-        return training.barlow_twins(X, Xp)
-    return training.contrastive(X, Xp, Xn)
+    return training.objective(OBJECTIVE_OF[key], X, Xp, Xn, Y)
 
 
 def _slopes(widths: list[int], values: np.ndarray) -> np.ndarray:
